@@ -1,0 +1,30 @@
+"""jaxshift: mean-shift mode seeking and kernel density estimation in pure JAX.
+
+Core (pure, traceable; ``jit``, ``vmap`` and ``grad`` compose with all of it):
+
+- :func:`kde`, :func:`log_kde`: kernel density estimates, blocked, stable.
+- :func:`shift`: one mean-shift step.
+- :func:`find_modes`: the ``lax.while_loop`` driver, all seeds at once.
+- :func:`trajectory`: fixed-step ``lax.scan`` paths (reverse-differentiable).
+- :mod:`jaxshift.kernels`: :class:`Kernel`, :func:`get_kernel`, :func:`shadow`.
+"""
+
+from . import kernels
+from ._density import kde, log_kde
+from ._meanshift import Modes, find_modes, shift, trajectory
+from .kernels import Kernel, get_kernel, shadow
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Kernel",
+    "Modes",
+    "find_modes",
+    "get_kernel",
+    "kde",
+    "kernels",
+    "log_kde",
+    "shadow",
+    "shift",
+    "trajectory",
+]

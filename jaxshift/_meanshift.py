@@ -1,0 +1,263 @@
+"""Mean shift: one step, the ``lax.while_loop`` driver and the ``lax.scan`` trajectory."""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.typing import ArrayLike
+
+from . import _validate
+from ._pairwise import DATA_BLOCK, QUERY_BLOCK, kernel_sums
+from .kernels import Kernel, get_kernel
+
+__all__ = ["Modes", "shift", "find_modes", "trajectory"]
+
+
+class Modes(NamedTuple):
+    """Result of :func:`find_modes`.
+
+    Attributes:
+        modes: ``[m, d]`` (``[d]`` for one seed): where each seed ended.
+        n_iter: ``[m]`` int32 (``[]`` for one seed): the mean-shift steps each seed
+            took before it converged or ran out of ``max_iter``.
+        converged: ``[m]`` bool (``[]`` for one seed): whether the last step moved
+            the seed by at most ``tol``.
+    """
+
+    modes: jax.Array
+    n_iter: jax.Array
+    converged: jax.Array
+
+
+def _step(x, data, bandwidth, weights, *, kernel, query_block, data_block, active=None):
+    """One mean-shift step for ``x`` ``[m, d]``; a point with no data within the
+    kernel's support (zero total weight) stays where it is, as in scikit-learn."""
+    sums = kernel_sums(
+        x, data, weights, bandwidth, kernel,
+        with_mean=True, active=active, query_block=query_block, data_block=data_block,
+    )
+    ok = sums.s > 0
+    mean = sums.centre + sums.t / jnp.where(ok, sums.s, 1.0)[:, None]
+    return jnp.where(ok[:, None], mean, x)
+
+
+_STATIC = ("kernel", "query_block", "data_block")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _shift(x, data, bandwidth, weights, *, kernel, query_block, data_block):
+    return _step(x, data, bandwidth, weights, kernel=kernel, query_block=query_block, data_block=data_block)
+
+
+def _within_tol(delta, tol):
+    """``|delta| <= tol`` (scalar ``tol``, as scikit-learn), or ``|delta / tol| <= 1``
+    for a per-feature ``tol`` (a zero entry demands no movement on that feature)."""
+    if tol.ndim == 0:
+        return jnp.sqrt(jnp.sum(delta * delta, axis=-1)) <= tol
+    r = jnp.where(tol > 0, delta / jnp.where(tol > 0, tol, 1.0), jnp.where(delta == 0, 0.0, jnp.inf))
+    return jnp.sum(r * r, axis=-1) <= 1.0
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, query_block, data_block):
+    m = seeds.shape[0]
+    step = functools.partial(
+        _step, data=data, bandwidth=bandwidth, weights=weights,
+        kernel=kernel, query_block=query_block, data_block=data_block,
+    )
+
+    def cond(state):
+        _, _, converged, it = state
+        return (it < max_iter) & ~jnp.all(converged)
+
+    def body(state):
+        x, n_iter, converged, it = state
+        active = ~converged
+        new = step(x, active=active)
+        done = _within_tol(new - x, tol)
+        x = jnp.where(active[:, None], new, x)
+        n_iter = n_iter + active.astype(n_iter.dtype)
+        converged = converged | (active & done)
+        return x, n_iter, converged, it + 1
+
+    init = (seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), bool), jnp.asarray(0, jnp.int32))
+    x, n_iter, converged, _ = lax.while_loop(cond, body, init)
+    return Modes(x, n_iter, converged)
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC + ("steps",))
+def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, query_block, data_block):
+    def body(x, _):
+        new = _step(x, data, bandwidth, weights, kernel=kernel, query_block=query_block, data_block=data_block)
+        return new, new
+
+    _, path = lax.scan(body, seeds, None, length=steps)
+    return jnp.concatenate([seeds[None], path], axis=0)
+
+
+def _blocks(query_block, data_block):
+    return (
+        _validate.positive_int(query_block, "query_block"),
+        _validate.positive_int(data_block, "data_block"),
+    )
+
+
+def shift(
+    x: ArrayLike,
+    data: ArrayLike,
+    *,
+    bandwidth: ArrayLike,
+    kernel: str | Kernel = "gaussian",
+    weights: ArrayLike | None = None,
+    query_block: int = QUERY_BLOCK,
+    data_block: int = DATA_BLOCK,
+) -> jax.Array:
+    r"""One mean-shift step.
+
+    .. math::
+        m(x) = \frac{\sum_j w_j\, g(u_j)\, y_j}{\sum_j w_j\, g(u_j)},
+        \qquad u_j = |(x - y_j) / h|^2
+
+    with ``g`` the kernel's weight profile. The step climbs the KDE of
+    :func:`~jaxshift.shadow` ``(kernel)``. A point with no data inside a compact
+    kernel's support stays where it is (scikit-learn's behaviour); for the
+    gaussian the weights are computed relative to the nearest point, so a point
+    far from all data still moves (towards its nearest data) instead of giving NaN.
+
+    Args:
+        x: ``[d]`` or ``[m, d]`` points to move.
+        data: ``[n, d]``.
+        bandwidth: positive scalar or ``[d]``.
+        kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
+        weights: ``[n]`` non-negative sample weights (default all 1).
+        query_block, data_block: block sizes (static); memory is
+            ``O(query_block * data_block)``.
+
+    Returns:
+        The moved points, same shape as ``x``, in the float dtype of ``x`` and ``data``.
+
+    Raises:
+        ValueError: as :func:`~jaxshift.kde`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> data = jnp.array([[0.0], [1.0], [5.0]])
+        >>> shift(jnp.array([0.2]), data, bandwidth=2.0, kernel="flat")
+        Array([0.5], dtype=float32)
+
+    References:
+        Comaniciu & Meer (2002); Fukunaga & Hostetler (1975).
+    """
+    k = get_kernel(kernel)
+    qb, db = _blocks(query_block, data_block)
+    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
+    out = _shift(x, data, bandwidth, weights, kernel=k, query_block=qb, data_block=db)
+    return out[0] if single else out
+
+
+def find_modes(
+    seeds: ArrayLike,
+    data: ArrayLike,
+    *,
+    bandwidth: ArrayLike,
+    kernel: str | Kernel = "gaussian",
+    weights: ArrayLike | None = None,
+    max_iter: int = 300,
+    tol: ArrayLike | None = None,
+    query_block: int = QUERY_BLOCK,
+    data_block: int = DATA_BLOCK,
+) -> Modes:
+    """Run mean shift from every seed at once until each converges.
+
+    A ``lax.while_loop`` moves all seeds together; a seed whose step moved it by
+    at most ``tol`` is converged and frozen from then on (and, with the other
+    frozen seeds of its block, costs nothing). The loop stops when every seed
+    has converged or after ``max_iter`` steps. ``bandwidth``, ``max_iter`` and
+    ``tol`` may be traced: a sweep over them ``vmap``s without recompiling.
+    The loop is not reverse-differentiable; use :func:`trajectory` for gradients.
+
+    Args:
+        seeds: ``[d]`` or ``[m, d]`` starting points.
+        data: ``[n, d]``.
+        bandwidth: positive scalar or ``[d]``.
+        kernel: kernel name or :class:`~jaxshift.kernels.Kernel` (weight profile).
+        weights: ``[n]`` non-negative sample weights.
+        max_iter: the most steps any seed takes (``>= 0``).
+        tol: convergence threshold, scalar or ``[d]``; default ``1e-3 * bandwidth``
+            (scikit-learn's). A scalar compares the Euclidean length of the step
+            (``<= tol``, as scikit-learn); a vector compares ``|step / tol| <= 1``.
+        query_block, data_block: block sizes (static).
+
+    Returns:
+        :class:`Modes` ``(modes, n_iter, converged)``.
+
+    Raises:
+        ValueError: as :func:`~jaxshift.kde`, and for a negative ``max_iter`` or ``tol``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> data = jnp.array([[0.0], [0.5], [1.0], [9.0], [10.0]])
+        >>> res = find_modes(jnp.array([[0.1], [9.8]]), data, bandwidth=1.5, kernel="flat")
+        >>> res.modes.ravel().tolist(), bool(res.converged.all())
+        ([0.5, 9.5], True)
+    """
+    k = get_kernel(kernel)
+    qb, db = _blocks(query_block, data_block)
+    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    if _validate.is_concrete(max_iter):
+        if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
+            raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    tol = 1e-3 * bandwidth if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
+    res = _find_modes(
+        seeds, data, bandwidth, weights, jnp.asarray(max_iter, jnp.int32), tol,
+        kernel=k, query_block=qb, data_block=db,
+    )
+    if single:
+        return Modes(res.modes[0], res.n_iter[0], res.converged[0])
+    return res
+
+
+def trajectory(
+    seeds: ArrayLike,
+    data: ArrayLike,
+    *,
+    bandwidth: ArrayLike,
+    steps: int,
+    kernel: str | Kernel = "gaussian",
+    weights: ArrayLike | None = None,
+    query_block: int = QUERY_BLOCK,
+    data_block: int = DATA_BLOCK,
+) -> jax.Array:
+    """The path of ``steps`` mean-shift steps from each seed (``lax.scan``).
+
+    Unlike :func:`find_modes` it runs a fixed number of steps, so it is
+    reverse-differentiable (e.g. with respect to ``bandwidth`` or ``data``).
+
+    Args:
+        seeds: ``[d]`` or ``[m, d]``.
+        data: ``[n, d]``.
+        bandwidth: positive scalar or ``[d]``.
+        steps: number of steps (static, ``>= 0``).
+        kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
+        weights: ``[n]`` non-negative sample weights.
+        query_block, data_block: block sizes (static).
+
+    Returns:
+        ``[steps + 1, m, d]`` (``[steps + 1, d]`` for one seed); entry 0 is the seeds.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> data = jnp.array([[0.0], [1.0], [5.0]])
+        >>> trajectory(jnp.array([0.2]), data, bandwidth=2.0, steps=2, kernel="flat").ravel().tolist()
+        [0.2..., 0.5, 0.5]
+    """
+    k = get_kernel(kernel)
+    qb, db = _blocks(query_block, data_block)
+    steps = _validate.positive_int(steps, "steps", minimum=0)
+    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, query_block=qb, data_block=db)
+    return path[:, 0] if single else path

@@ -1,0 +1,164 @@
+"""Input checks for the public functions: once, on concrete values, before any compilation.
+
+Shapes are always checked (they are static, even under ``jit``). Value checks
+(finite, positive, non-negative) need concrete values: they run on NumPy/JAX
+arrays passed in eagerly and are skipped for traced values inside ``jit``/``vmap``/
+``grad``, where bad values propagate as NaN like any other JAX code.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(a) -> bool:
+    """True when ``a`` holds values (not a tracer inside ``jit``/``vmap``/``grad``)."""
+    return not isinstance(a, jax.core.Tracer)
+
+
+def _show(a, limit: int = 6) -> str:
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return repr(a.item())
+    flat = a.ravel()
+    body = ", ".join(repr(v.item()) for v in flat[:limit])
+    return f"[{body}{', ...' if flat.size > limit else ''}] (shape {a.shape})"
+
+
+def float_dtype(*arrays):
+    """The floating dtype of a computation on ``arrays``: their common float dtype, at
+    least float32; integer or boolean input is promoted to the default float."""
+    dt = jnp.result_type(*arrays)
+    if not jnp.issubdtype(dt, jnp.floating):
+        return jnp.result_type(float)
+    return jnp.promote_types(dt, jnp.float32)
+
+
+def _asarray(a, name):
+    if isinstance(a, (str, bytes)) or a is None:
+        raise ValueError(f"{name} must be an array of numbers, got {a!r}")
+    if isinstance(a, jax.Array):
+        return a
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} must be an array of numbers, got {a!r}") from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_finite(a, name):
+    if is_concrete(a):
+        v = np.asarray(a)
+        if np.issubdtype(v.dtype, np.inexact) and not np.all(np.isfinite(v)):
+            bad = np.argwhere(~np.isfinite(v))[0]
+            where = tuple(int(i) for i in bad)
+            raise ValueError(
+                f"{name} must be finite, got {v[where].item()!r} at index {where if len(where) > 1 else where[0]}"
+            )
+
+
+def data(a, name: str = "data"):
+    """``[n, d]`` data with ``n >= 1``, ``d >= 1``, all finite."""
+    a = _asarray(a, name)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array [n, d], got shape {tuple(a.shape)}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(a.shape)}); need at least one point")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {tuple(a.shape)}); need d >= 1")
+    _check_finite(a, name)
+    return a
+
+
+def points(a, d: int, name: str):
+    """One point ``[d]`` or a batch ``[m, d]``; returns ``([m, d] array, was_single)``."""
+    a = _asarray(a, name)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{name} must be one point [d] or a batch [m, d], got shape {tuple(a.shape)}")
+    if a.shape[-1] != d:
+        raise ValueError(
+            f"{name} has {a.shape[-1]} features (shape {tuple(a.shape)}) but data has {d}"
+        )
+    _check_finite(a, name)
+    single = a.ndim == 1
+    return (a[None, :] if single else a), single
+
+
+def bandwidth(h, d: int, name: str = "bandwidth"):
+    """A positive finite scalar or ``[d]`` vector."""
+    h = _asarray(h, name)
+    if h.ndim > 1 or (h.ndim == 1 and h.shape[0] not in (1, d)):
+        raise ValueError(
+            f"{name} must be a scalar or one value per feature [{d}], got shape {tuple(h.shape)}"
+        )
+    if is_concrete(h):
+        v = np.asarray(h, dtype=float)
+        if not np.all(np.isfinite(v)) or not np.all(v > 0):
+            raise ValueError(f"{name} must be positive and finite, got {_show(v)}")
+    return h
+
+
+def weights(w, n: int, name: str = "weights"):
+    """``None`` or ``[n]`` non-negative finite weights, not all zero."""
+    if w is None:
+        return None
+    w = _asarray(w, name)
+    if w.shape != (n,):
+        raise ValueError(f"{name} must have shape [{n}] (one per data point), got shape {tuple(w.shape)}")
+    _check_finite(w, name)
+    if is_concrete(w):
+        v = np.asarray(w, dtype=float)
+        if np.any(v < 0):
+            i = int(np.argmax(v < 0))
+            raise ValueError(f"{name} must be non-negative, got {v[i]!r} at index {i}")
+        if not np.any(v > 0):
+            raise ValueError(f"{name} are all zero; at least one weight must be positive")
+    return w
+
+
+def positive_int(v, name: str, *, minimum: int = 1):
+    """A Python int ``>= minimum`` (a static size or count)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+    return int(v)
+
+
+def tolerance(tol, d: int, name: str = "tol"):
+    """A non-negative finite scalar or ``[d]`` vector."""
+    tol = _asarray(tol, name)
+    if tol.ndim > 1 or (tol.ndim == 1 and tol.shape[0] not in (1, d)):
+        raise ValueError(f"{name} must be a scalar or one value per feature [{d}], got shape {tuple(tol.shape)}")
+    if is_concrete(tol):
+        v = np.asarray(tol, dtype=float)
+        if not np.all(np.isfinite(v)) or np.any(v < 0):
+            raise ValueError(f"{name} must be non-negative and finite, got {_show(v)}")
+    return tol
+
+
+def inputs(x, x_name: str, data_, bandwidth_, weights_):
+    """Validate and convert the common arguments of the core functions.
+
+    Returns ``(x [m, d], data [n, d], bandwidth [] or [d], weights [n], single)``,
+    all JAX arrays of one floating dtype (the float dtype of ``x`` and ``data``).
+    """
+    data_ = data(data_)
+    n, d = data_.shape
+    x, single = points(x, d, x_name)
+    bandwidth_ = bandwidth(bandwidth_, d)
+    weights_ = weights(weights_, n)
+    dtype = float_dtype(x, data_)
+    x = jnp.asarray(x, dtype)
+    data_ = jnp.asarray(data_, dtype)
+    bandwidth_ = jnp.asarray(bandwidth_, dtype)
+    if bandwidth_.ndim == 1 and bandwidth_.shape[0] == 1 and d != 1:
+        bandwidth_ = bandwidth_[0]
+    weights_ = jnp.ones((n,), dtype) if weights_ is None else jnp.asarray(weights_, dtype)
+    return x, data_, bandwidth_, weights_, single

@@ -1,0 +1,27 @@
+"""Shared test set-up: hypothesis profiles (jax's `setup_hypothesis` habit).
+
+`JAXSHIFT_HYPOTHESIS_PROFILE=ci` (the default) is derandomized, has no deadline
+(compilation breaks deadlines) and no example database, with few examples so the
+suite stays fast on 2 cores; `=thorough` runs many more, randomized.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    max_examples=12,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "thorough",
+    deadline=None,
+    max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("JAXSHIFT_HYPOTHESIS_PROFILE", "ci"))
