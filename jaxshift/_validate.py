@@ -118,7 +118,7 @@ def weights(w, n: int, name: str = "weights"):
         v = np.asarray(w, dtype=float)
         if np.any(v < 0):
             i = int(np.argmax(v < 0))
-            raise ValueError(f"{name} must be non-negative, got {v[i]!r} at index {i}")
+            raise ValueError(f"{name} must be non-negative, got {v[i].item()!r} at index {i}")
         if not np.any(v > 0):
             raise ValueError(f"{name} are all zero; at least one weight must be positive")
     return w

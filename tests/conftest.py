@@ -25,3 +25,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("JAXSHIFT_HYPOTHESIS_PROFILE", "ci"))
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def x64():
+    """Run one test with float64 enabled (the rest of the suite keeps the default)."""
+    with jax.enable_x64(True):
+        yield

@@ -1,0 +1,107 @@
+"""Hypothesis property tests of the theory, for every kernel.
+
+Arrays are built from a drawn seed and a few fixed sizes, so that examples reuse
+compilations. Run in float64 so the tolerances can be tight.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import jaxshift
+
+NAMES = ["gaussian", "flat", "epanechnikov", "biweight", "triweight"]
+
+
+@st.composite
+def problems(draw):
+    seed = draw(st.integers(0, 2**31 - 1))
+    n = draw(st.sampled_from([7, 24]))
+    d = draw(st.sampled_from([1, 2, 3]))
+    rng = np.random.default_rng(seed)
+    k = draw(st.integers(1, 3))
+    centres = rng.uniform(-5, 5, size=(k, d))
+    data = centres[rng.integers(0, k, n)] + rng.normal(size=(n, d)) * rng.uniform(0.2, 2.0)
+    per_feature = draw(st.booleans())
+    h = rng.uniform(0.5, 3.0, size=d) if per_feature else np.array(rng.uniform(0.5, 3.0))
+    # seeds: some data points (the classic choice), some off the data
+    seeds = np.concatenate([data[:4], data[:4] + rng.normal(size=(4, d)) * 0.5])
+    w = rng.uniform(0.1, 2.0, n) if draw(st.booleans()) else None
+    return data, seeds, h, w, rng
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(problems())
+def test_shadow_density_never_decreases_along_trajectory(name, problem):
+    data, seeds, h, w, _ = problem
+    with jax.enable_x64(True):
+        path = jaxshift.trajectory(seeds, data, bandwidth=h, steps=8, kernel=name, weights=w)
+        dens = np.asarray(
+            jax.vmap(lambda x: jaxshift.kde(x, data, bandwidth=h, kernel=jaxshift.shadow(name), weights=w))(path)
+        )
+    steps = np.diff(dens, axis=0)
+    assert np.all(steps >= -1e-12 * np.maximum(dens[:-1], 1e-300)), steps.min()
+    # not vacuous: somebody climbs
+    assert np.any(steps > 0) or np.allclose(path[0], path[-1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(problems())
+def test_modes_are_fixed_points_of_shift(name, problem):
+    data, seeds, h, w, _ = problem
+    with jax.enable_x64(True):
+        res = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, tol=1e-10 * np.max(h), max_iter=2000)
+        moved = jaxshift.shift(res.modes, data, bandwidth=h, kernel=name, weights=w)
+    conv = np.asarray(res.converged)
+    assert conv.any()
+    np.testing.assert_allclose(np.asarray(moved)[conv], np.asarray(res.modes)[conv], atol=1e-8 * np.max(h))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(problems())
+def test_shifted_points_lie_in_data_bounding_box(name, problem):
+    data, seeds, h, w, rng = problem
+    far = seeds + rng.normal(size=seeds.shape) * 10
+    moved = np.asarray(jaxshift.shift(far, data, bandwidth=h, kernel=name, weights=w))
+    lo, hi = data.min(0), data.max(0)
+    eps = 1e-5 * (1 + np.abs(data).max())
+    stayed = np.all(moved == far.astype(np.float32), axis=1)  # compact kernel, nobody in reach
+    inside = np.all((moved >= lo - eps) & (moved <= hi + eps), axis=1)
+    assert np.all(inside | stayed)
+    if name == "gaussian":
+        assert inside.all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(problems())
+def test_permutation_invariance(name, problem):
+    data, seeds, h, w, rng = problem
+    perm = rng.permutation(len(data))
+    wp = None if w is None else w[perm]
+    a = jaxshift.shift(seeds, data, bandwidth=h, kernel=name, weights=w)
+    b = jaxshift.shift(seeds, data[perm], bandwidth=h, kernel=name, weights=wp)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    la = np.asarray(jaxshift.log_kde(seeds, data, bandwidth=h, kernel=name, weights=w))
+    lb = np.asarray(jaxshift.log_kde(seeds, data[perm], bandwidth=h, kernel=name, weights=wp))
+    np.testing.assert_allclose(la, lb, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(problems(), st.floats(0.1, 10.0), st.floats(-100.0, 100.0))
+def test_translation_and_scale_equivariance(name, problem, scale, offset):
+    data, seeds, h, w, _ = problem
+    with jax.enable_x64(True):
+        base = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, max_iter=50)
+        moved = jaxshift.find_modes(
+            seeds * scale + offset, data * scale + offset, bandwidth=h * scale, kernel=name, weights=w, max_iter=50
+        )
+        np.testing.assert_allclose(moved.modes, np.asarray(base.modes) * scale + offset, atol=1e-7 * scale * (1 + abs(offset)))
+        np.testing.assert_array_equal(moved.n_iter, base.n_iter)
+        # densities scale by 1 / scale^d
+        d = data.shape[1]
+        ka = np.asarray(jaxshift.kde(seeds, data, bandwidth=h, kernel=name, weights=w))
+        kb = np.asarray(jaxshift.kde(seeds * scale + offset, data * scale + offset, bandwidth=h * scale, kernel=name, weights=w))
+        np.testing.assert_allclose(kb * scale**d, ka, rtol=1e-7, atol=1e-12)
