@@ -1,0 +1,882 @@
+"""Mean-shift clustering: a drop-in for scikit-learn's, and a ``jit``-able pipeline.
+
+Change ``from sklearn.cluster import MeanShift, estimate_bandwidth, get_bin_seeds,
+mean_shift`` to ``from jaxshift.cluster import ...`` and get the same results: the
+flat kernel with scikit-learn's ``<=`` radius test, its ``1e-3 * bandwidth`` stop,
+up to ``max_iter + 1`` mean updates per seed, the merge of near-duplicate centres
+by intensity (ties broken by the centre's coordinates, as scikit-learn does), 1-NN
+labels with ``-1`` orphans when ``cluster_all=False``, and its zero-bandwidth
+behaviour. The mode seeking runs on the jaxshift hot loop
+(:func:`jaxshift._pairwise.kernel_sums`) for all seeds at once, instead of one
+Python loop per seed; float64 input is computed in float64 (x64 is switched on
+for the call), float32 input in float32.
+
+Beyond scikit-learn (defaults keep its behaviour): ``kernel=`` (any jaxshift
+kernel), ``sample_weight=`` in ``fit``, ``predict(X, shift=True)`` (run mean shift
+from the new points, scikit-learn issue #16171), ``bandwidth="scott"`` and other
+rules of :mod:`jaxshift.bandwidth` when that module is present, and
+:func:`cluster`, the whole pipeline as a pure function for ``jax.jit``/``jax.vmap``
+with a static ``capacity``.
+
+References:
+    Comaniciu & Meer (2002), "Mean shift: a robust approach toward feature space
+    analysis", IEEE TPAMI 24(5). scikit-learn ``sklearn/cluster/_mean_shift.py``
+    (the parity target, version 1.9).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import numbers
+import warnings
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from . import _validate
+from ._meanshift import _within_tol
+from ._pairwise import DATA_BLOCK, QUERY_BLOCK, _blocks, kernel_sums
+from .kernels import Kernel, get_kernel
+
+__all__ = [
+    "Clusters",
+    "InvalidParameterError",
+    "MeanShift",
+    "NotFittedError",
+    "cluster",
+    "estimate_bandwidth",
+    "get_bin_seeds",
+    "mean_shift",
+]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a bad type or value (as scikit-learn's, a ``ValueError``)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator is used before ``fit`` (as scikit-learn's)."""
+
+
+# --------------------------------------------------------------------------- JAX parts
+
+
+class _Climb(NamedTuple):
+    modes: jax.Array  # [m, d]
+    n_updates: jax.Array  # [m] int32: mean updates taken (scikit-learn's completed_iterations + 1)
+    intensity: jax.Array  # [m]: weight within one bandwidth of the position before the last update
+
+
+@functools.partial(jax.jit, static_argnames=("kernel", "query_block", "data_block"))
+def _climb(seeds, data, bandwidth, weights, max_updates, tol, *, kernel, query_block, data_block):
+    """All seeds at once, scikit-learn's ``_mean_shift_single_seed`` semantics.
+
+    A seed stops after the update that moved it by ``<= tol`` or after
+    ``max_updates`` updates. Its intensity is what scikit-learn reports: the
+    (weighted) number of points within one bandwidth of where it stood before its
+    last update, i.e. the points whose mean it ended at. A seed with no point in
+    reach stays put with intensity 0.
+    """
+    m = seeds.shape[0]
+    flat = kernel.power == 0
+    sums = functools.partial(
+        kernel_sums, data=data, weights=weights, bandwidth=bandwidth, kernel=kernel,
+        with_mean=True, query_block=query_block, data_block=data_block,
+    )
+
+    def cond(state):
+        *_, converged, it = state
+        return (it < max_updates) & ~jnp.all(converged)
+
+    def body(state):
+        x, prev, n, count, converged, it = state
+        active = ~converged
+        s = sums(x, active=active)
+        ok = s.s > 0
+        new = jnp.where(ok[:, None], s.centre + s.t / jnp.where(ok, s.s, 1.0)[:, None], x)
+        done = _within_tol(new - x, tol) | ~ok
+        prev = jnp.where(active[:, None], x, prev)
+        x = jnp.where(active[:, None], new, x)
+        n = n + active.astype(n.dtype)
+        if flat:
+            count = jnp.where(active, jnp.where(ok, s.s, 0.0), count)
+        converged = converged | (active & done)
+        return x, prev, n, count, converged, it + 1
+
+    init = (
+        seeds, seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), seeds.dtype),
+        jnp.zeros((m,), bool), jnp.asarray(0, jnp.int32),
+    )
+    x, prev, n, count, _, _ = lax.while_loop(cond, body, init)
+    if not flat:
+        count = kernel_sums(
+            prev, data, weights, bandwidth, get_kernel("flat"),
+            with_mean=False, query_block=query_block, data_block=data_block,
+        ).s
+    return _Climb(x, n, count)
+
+
+def _sq_dist_to(x, c, scale):
+    """``[q, k]`` squared distances in the difference form (exact 0 for equal points);
+    with ``scale`` (a ``[d]`` bandwidth) in bandwidth units."""
+    diff = x[:, None, :] - c[None, :, :]
+    if scale is not None:
+        diff = diff / scale
+    return jnp.sum(diff * diff, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("scaled", "query_block", "centre_block"))
+def _nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=256):
+    """Index of and squared distance to the nearest valid centre, blocked both ways.
+
+    Ties go to the lowest index (as a brute-force argmin).
+    """
+    m = x.shape[0]
+    k = centres.shape[0]
+    bq, bc = min(query_block, m), min(centre_block, k)
+    cb = _blocks(centres, bc)
+    vb = _blocks(valid, bc, fill=False)
+    offsets = jnp.arange(cb.shape[0], dtype=jnp.int32) * bc
+    sc = scale if scaled else None
+
+    def one(xq):
+        def step(carry, blk):
+            best, arg = carry
+            c, v, off = blk
+            d2 = jnp.where(v[None, :], _sq_dist_to(xq, c, sc), jnp.inf)
+            j = jnp.argmin(d2, axis=1)
+            dj = jnp.take_along_axis(d2, j[:, None], axis=1)[:, 0]
+            better = dj < best
+            return (jnp.where(better, dj, best), jnp.where(better, j.astype(jnp.int32) + off, arg)), None
+
+        init = (jnp.full((bq,), jnp.inf, x.dtype), jnp.zeros((bq,), jnp.int32))
+        (best, arg), _ = lax.scan(step, init, (cb, vb, offsets))
+        return arg, best
+
+    arg, best = lax.map(one, _blocks(x, bq))
+    return arg.reshape(-1)[:m], best.reshape(-1)[:m]
+
+
+@functools.partial(jax.jit, static_argnames=("k", "query_block", "data_block"))
+def _kth_neighbour_sq_dist(x, *, k, query_block=256, data_block=1024):
+    """Squared distance from each point to its ``k``-th nearest point (itself
+    included), by a running ``lax.top_k`` over data blocks: no ``[n, n]`` array."""
+    n = x.shape[0]
+    bq, bn = min(query_block, n), min(data_block, n)
+    yb = _blocks(x, bn)
+    vb = _blocks(jnp.ones((n,), bool), bn, fill=False)
+
+    def one(xq):
+        def step(best, blk):
+            y, v = blk
+            d2 = jnp.where(v[None, :], _sq_dist_to(xq, y, None), jnp.inf)
+            neg, _ = lax.top_k(-jnp.concatenate([best, d2], axis=1), k)
+            return -neg, None
+
+        best, _ = lax.scan(step, jnp.full((xq.shape[0], k), jnp.inf, x.dtype), (yb, vb))
+        return best[:, k - 1]
+
+    return lax.map(one, _blocks(x, bq)).reshape(-1)[:n]
+
+
+def _merge_order(modes, intensity):
+    """scikit-learn's order: intensity descending, ties by the centre's coordinates
+    descending (it sorts ``(intensity, tuple(centre))`` with ``reverse=True``)."""
+    keys = [modes[:, j] for j in range(modes.shape[1] - 1, -1, -1)] + [intensity]
+    return jnp.lexsort(keys)[::-1]
+
+
+def _suppress(centres, keep, bandwidth):
+    """Greedy non-maximum suppression: in order, a kept centre removes every other
+    centre within one bandwidth (``<=``)."""
+    m = centres.shape[0]
+    idx = jnp.arange(m)
+    scalar = jnp.ndim(bandwidth) == 0
+
+    def body(i, keep):
+        diff = centres - centres[i]
+        if scalar:
+            near = jnp.sum(diff * diff, axis=-1) <= bandwidth * bandwidth
+        else:
+            near = jnp.sum((diff / bandwidth) ** 2, axis=-1) <= 1.0
+        return keep & ~(keep[i] & near & (idx != i))
+
+    return lax.fori_loop(0, m, body, keep)
+
+
+# ------------------------------------------------------------------ the jit-able pipeline
+
+
+class Clusters(NamedTuple):
+    """Result of :func:`cluster`: fixed-size, so it lives inside ``jit``/``vmap``.
+
+    Attributes:
+        centres: ``[capacity, d]`` cluster centres, most intense first (as
+            ``MeanShift.cluster_centers_``); rows past ``n_clusters`` are 0.
+        valid: ``[capacity]`` bool, which rows of ``centres`` are clusters.
+        labels: ``[n]`` int32, each data point's nearest valid centre (``-1`` for
+            orphans farther than one bandwidth when ``cluster_all=False``).
+        n_clusters: ``[]`` int32, how many clusters were found; it may exceed
+            ``capacity``, then only the ``capacity`` most intense are kept.
+        overflow: ``[]`` bool, ``n_clusters > capacity``.
+        intensity: ``[capacity]``, each centre's weight within one bandwidth.
+        n_iter: ``[]`` int32, scikit-learn's ``n_iter_``.
+    """
+
+    centres: jax.Array
+    valid: jax.Array
+    labels: jax.Array
+    n_clusters: jax.Array
+    overflow: jax.Array
+    intensity: jax.Array
+    n_iter: jax.Array
+
+
+def cluster(
+    data: ArrayLike,
+    *,
+    bandwidth: ArrayLike,
+    seeds: ArrayLike,
+    capacity: int,
+    kernel: str | Kernel = "flat",
+    weights: ArrayLike | None = None,
+    max_iter: int = 300,
+    cluster_all: bool = True,
+    query_block: int = QUERY_BLOCK,
+    data_block: int = DATA_BLOCK,
+) -> Clusters:
+    """Mean-shift clustering as one pure function, for ``jax.jit`` and ``jax.vmap``.
+
+    The same algorithm as :class:`MeanShift` (mode seeking from ``seeds``, merge of
+    modes within one bandwidth by intensity, 1-NN labels) with fixed output shapes:
+    at most ``capacity`` centres plus a validity mask, and ``overflow`` set when
+    more clusters were found than fit (never silent). ``bandwidth``, ``data``,
+    ``seeds``, ``weights`` and ``max_iter`` may be traced.
+
+    Args:
+        data: ``[n, d]``.
+        bandwidth: positive scalar or ``[d]``.
+        seeds: ``[m, d]`` starting points (e.g. ``data`` itself, or
+            :func:`get_bin_seeds` outside ``jit``).
+        capacity: the most centres returned (static).
+        kernel: kernel name or :class:`~jaxshift.kernels.Kernel` (static).
+        weights: ``[n]`` non-negative sample weights.
+        max_iter: scikit-learn's ``max_iter`` (up to ``max_iter + 1`` updates).
+        cluster_all: label orphans with their nearest centre (``True``) or ``-1``.
+        query_block, data_block: block sizes of the hot loop (static).
+
+    Returns:
+        :class:`Clusters`.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> data = jnp.array([[0.0], [0.2], [0.4], [5.0], [5.2]])
+        >>> run = jax.jit(lambda x: cluster(x, bandwidth=1.0, seeds=x, capacity=4))
+        >>> res = run(data)
+        >>> int(res.n_clusters), res.labels.tolist()
+        (2, [0, 0, 0, 1, 1])
+    """
+    k = get_kernel(kernel)
+    capacity = _validate.positive_int(capacity, "capacity")
+    qb = _validate.positive_int(query_block, "query_block")
+    db = _validate.positive_int(data_block, "data_block")
+    if _validate.is_concrete(max_iter):
+        _check_int(max_iter, "max_iter", 0, "cluster")
+    seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    if seeds.ndim != 2:
+        raise ValueError(f"seeds must be a 2-D array [m, d], got shape {seeds.shape}")
+    return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
+                    cluster_all, capacity=capacity, kernel=k, query_block=qb, data_block=db)
+
+
+def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity, kernel,
+             query_block, data_block):
+    tol = jnp.asarray(1e-3, data.dtype) * bandwidth
+    res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol,
+                 kernel=kernel, query_block=query_block, data_block=data_block)
+    order = _merge_order(res.modes, res.intensity)
+    modes, intensity = res.modes[order], res.intensity[order]
+    keep = _suppress(modes, intensity > 0, bandwidth)
+    n_clusters = jnp.sum(keep, dtype=jnp.int32)
+    slot = jnp.where(keep, jnp.cumsum(keep) - 1, capacity)
+    centres = jnp.zeros((capacity, data.shape[1]), data.dtype).at[slot].set(modes, mode="drop")
+    inten = jnp.zeros((capacity,), data.dtype).at[slot].set(intensity, mode="drop")
+    valid = jnp.arange(capacity) < n_clusters
+    scalar = jnp.ndim(bandwidth) == 0
+    arg, d2 = _nearest(data, centres, valid, bandwidth, scaled=not scalar)
+    inside = jnp.sqrt(d2) <= bandwidth if scalar else d2 <= 1.0
+    labels = jnp.where(jnp.asarray(cluster_all) | inside, arg, -1)
+    n_iter = jnp.maximum(jnp.max(res.n_updates) - 1, 0)
+    return Clusters(centres, valid, labels, n_clusters, n_clusters > capacity, inten, n_iter)
+
+
+# ------------------------------------------------------------------------ host helpers
+
+
+@contextlib.contextmanager
+def _precision(dtype):
+    """Float64 work needs x64 on for the call (JAX defaults to float32)."""
+    if np.dtype(dtype) == np.float64 and not jax.config.jax_enable_x64:
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield
+
+
+def _param_error(name, owner, expected, value):
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
+
+
+def _check_int(value, name, minimum, owner, allow_none=False):
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok or (minimum is not None and value < minimum):
+        expected = "an int" if minimum is None else f"an int in the range [{minimum}, inf)"
+        raise _param_error(name, owner, expected + (" or None" if allow_none else ""), value)
+
+
+def _check_bool(value, name, owner):
+    if not isinstance(value, (bool, np.bool_)):
+        raise _param_error(name, owner, "an instance of 'bool' or an instance of 'numpy.bool'", value)
+
+
+def _check_X(X, name="X"):
+    """scikit-learn's ``check_array``: 2-D, finite, non-empty; float32/float64 kept,
+    anything else becomes float64 (float16 becomes float32)."""
+    if hasattr(X, "__array__") and not isinstance(X, np.ndarray | jax.Array):
+        X = np.asarray(X)
+    arr = np.asarray(_validate.data(X, name))
+    if arr.dtype == np.float16:
+        return arr.astype(np.float32)
+    if arr.dtype not in (np.float32, np.float64):
+        return arr.astype(np.float64)
+    return arr
+
+
+def _fmt(h):
+    h = np.asarray(h)
+    if h.ndim == 0:
+        return f"{float(h):f}"  # scikit-learn's "%f"
+    return "[" + ", ".join(f"{float(v):f}" for v in h) + "]"
+
+
+def _as_bandwidth(h, d, owner, dtype):
+    """A positive bandwidth: a number, or one per feature (a jaxshift extension)."""
+    if isinstance(h, bool) or isinstance(h, str):
+        raise _param_error("bandwidth", owner, "a float in the range (0, inf), a str or None", h)
+    try:
+        arr = np.asarray(h, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise _param_error("bandwidth", owner, "a float in the range (0, inf), a str or None", h) from exc
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] not in (1, d)):
+        raise _param_error("bandwidth", owner, f"a float in the range (0, inf) or [{d}] per feature", h)
+    if not np.all(np.isfinite(arr)) or not np.all(arr > 0):
+        raise _param_error("bandwidth", owner, "a float in the range (0, inf), a str or None", h)
+    if arr.ndim == 1 and arr.shape[0] == 1:
+        arr = arr[0]
+    return arr if arr.ndim else h
+
+
+def _nearest_host(X, centres, bandwidth):
+    """``(index, distance)`` of each row of ``X`` to its nearest centre, blocked in JAX."""
+    dtype = np.result_type(X.dtype, centres.dtype)
+    h = np.asarray(bandwidth, dtype)
+    scaled = h.ndim == 1
+    with _precision(dtype):
+        arg, d2 = _nearest(
+            jnp.asarray(X, dtype), jnp.asarray(centres, dtype), jnp.ones((len(centres),), bool),
+            jnp.asarray(h if scaled else 1.0, dtype), scaled=scaled,
+        )
+        arg, d2 = np.asarray(arg), np.asarray(d2)
+    return arg.astype(np.intp), d2, scaled
+
+
+def _merge_host(modes, intensity, bandwidth):
+    """scikit-learn's post-processing, in NumPy: sort by ``(intensity, centre)``
+    descending, then keep a centre only if no kept one is within one bandwidth."""
+    keys = [modes[:, j] for j in range(modes.shape[1] - 1, -1, -1)] + [intensity]
+    order = np.lexsort(keys)[::-1]
+    centres = modes[order]
+    c64 = centres.astype(np.float64)
+    h = np.asarray(bandwidth, np.float64)
+    unique = np.ones(len(centres), bool)
+    for i in range(len(centres)):
+        if unique[i]:
+            diff = c64 - c64[i]
+            if h.ndim == 0:
+                near = np.einsum("ij,ij->i", diff, diff) <= h * h
+            else:
+                near = np.einsum("ij,ij->i", diff / h, diff / h) <= 1.0
+            unique[near] = False
+            unique[i] = True
+    return centres[unique], intensity[order][unique]
+
+
+def _zero_bandwidth_modes(X, seeds, weights, max_iter):
+    """Bandwidth 0 (an estimate on data with many duplicates), as scikit-learn: a
+    seed's neighbourhood is the points equal to it, and its mean is their mean."""
+    groups = {}
+    for i, row in enumerate(map(tuple, X)):
+        groups.setdefault(row, []).append(i)
+    cache, modes, inten, iters = {}, [], [], []
+    for seed in np.asarray(seeds):
+        key = tuple(seed)
+        if key not in cache:
+            mean, count, done = np.asarray(seed), 0, 0
+            while True:
+                idx = groups.get(tuple(mean))
+                if not idx:
+                    count = 0
+                    break
+                old = mean
+                if weights is None:
+                    mean, count = np.mean(X[idx], axis=0), len(idx)
+                else:
+                    count = float(np.sum(weights[idx]))
+                    if count == 0:
+                        count = 0
+                        break
+                    mean = np.average(X[idx], axis=0, weights=weights[idx])
+                if np.linalg.norm(mean - old) <= 0 or done == max_iter:
+                    break
+                done += 1
+            cache[key] = (np.asarray(mean, X.dtype), count, done)
+        mode, count, done = cache[key]
+        modes.append(mode)
+        inten.append(count)
+        iters.append(done)
+    return np.asarray(modes, X.dtype).reshape(-1, X.shape[1]), np.asarray(inten, float), max(iters)
+
+
+def _resolve_string_bandwidth(rule, X, weights, kernel, owner):
+    try:
+        from . import bandwidth as _bandwidth_rules
+    except ImportError as exc:
+        raise _param_error(
+            "bandwidth", owner, "a float in the range (0, inf) or None (jaxshift.bandwidth is missing)", rule
+        ) from exc
+    with _precision(X.dtype):
+        h = _bandwidth_rules.resolve(
+            rule, jnp.asarray(X), weights=None if weights is None else jnp.asarray(weights, X.dtype),
+            kernel=kernel,
+        )
+        return np.asarray(h, np.float64)
+
+
+# --------------------------------------------------------------------- scikit-learn API
+
+
+def _check_random_state(seed):
+    """scikit-learn's ``check_random_state``."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise _param_error(
+        "random_state", "estimate_bandwidth",
+        "in the range [0, 4294967295], an instance of 'numpy.random.mtrand.RandomState' or None", seed,
+    )
+
+
+def estimate_bandwidth(X, *, quantile=0.3, n_samples=None, random_state=0, n_jobs=None):
+    """Estimate a bandwidth for mean shift, as scikit-learn does.
+
+    The mean, over the (optionally subsampled) points, of the distance to each
+    point's ``int(n * quantile)``-th nearest point, the point itself counted
+    (at least 1 neighbour). The subsample is
+    ``check_random_state(random_state).permutation(n)[:n_samples]``, so it picks
+    the same points as scikit-learn. The neighbour search is a blocked top-k in
+    JAX (float64), with no ``[n, n]`` array. It takes time quadratic in the
+    number of points used: subsample large data with ``n_samples``.
+
+    Args:
+        X: ``[n, d]`` points.
+        quantile: in ``[0, 1]``; 0.5 is about the median pairwise distance.
+        n_samples: how many points to use (default all).
+        random_state: int, ``numpy.random.RandomState`` or ``None``.
+        n_jobs: accepted for compatibility; it has no effect.
+
+    Returns:
+        The bandwidth, a ``numpy.float64``.
+
+    Raises:
+        ValueError: for bad ``X`` or parameters, naming the argument and value.
+
+    Examples:
+        >>> X = [[1, 1], [2, 1], [1, 0], [4, 7], [3, 5], [3, 6]]
+        >>> float(estimate_bandwidth(X, quantile=0.5))
+        1.61...
+
+    References:
+        scikit-learn ``sklearn.cluster.estimate_bandwidth``.
+    """
+    owner = "estimate_bandwidth"
+    X = _check_X(X)
+    if isinstance(quantile, bool) or not isinstance(quantile, numbers.Real) or not 0 <= quantile <= 1:
+        raise _param_error("quantile", owner, "a float in the range [0, 1]", quantile)
+    _check_int(n_samples, "n_samples", 1, owner, allow_none=True)
+    if n_jobs is not None:
+        _check_int(n_jobs, "n_jobs", None, owner)
+    rng = _check_random_state(random_state)
+    if n_samples is not None:
+        X = X[rng.permutation(X.shape[0])[:n_samples]]
+    k = max(int(X.shape[0] * quantile), 1)
+    with _precision(np.float64):
+        d2 = _kth_neighbour_sq_dist(jnp.asarray(X, np.float64), k=k)
+        dist = np.sqrt(np.asarray(d2, np.float64))
+    total = 0.0
+    for start in range(0, len(dist), 500):  # scikit-learn's batches, for the same sum
+        total += dist[start:start + 500].sum()
+    return np.float64(total / X.shape[0])
+
+
+def get_bin_seeds(X, bin_size, min_bin_freq=1):
+    """Seeds for mean shift: the occupied cells of a grid of spacing ``bin_size``.
+
+    Each point is binned to ``round(x / bin_size)``; bins with at least
+    ``min_bin_freq`` points become seeds ``bin * bin_size`` (float32 bins, in order
+    of first occurrence, as scikit-learn). ``bin_size == 0`` returns ``X`` itself,
+    and so does a grid that keeps every point as its own bin (with a warning).
+
+    Args:
+        X: ``[n, d]`` the points that will be clustered.
+        bin_size: grid spacing, usually the bandwidth (scalar, or ``[d]``).
+        min_bin_freq: the fewest points a bin needs to become a seed.
+
+    Returns:
+        ``[k, d]`` seeds.
+
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 1.0], [1.4, 1.4], [1.8, 1.2], [2.0, 1.0], [2.1, 1.1], [0.0, 0.0]])
+        >>> get_bin_seeds(X, 1, 2).tolist()
+        [[1.0, 1.0], [2.0, 1.0]]
+
+    References:
+        scikit-learn ``sklearn.cluster.get_bin_seeds``.
+    """
+    if np.all(np.asarray(bin_size) == 0):
+        return X
+    pts = np.asarray(X)
+    if pts.ndim != 2:
+        raise ValueError(f"X must be a 2-D array [n, d], got shape {pts.shape}")
+    binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
+    if binned.shape[0] == 0:
+        return np.zeros((0, pts.shape[1]), np.float32) * bin_size
+    uniq, first, counts = np.unique(binned, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    chosen = uniq[order][counts[order] >= min_bin_freq]
+    bin_seeds = np.asarray(chosen, dtype=np.float32).reshape(-1, pts.shape[1])
+    if len(bin_seeds) == len(pts):
+        warnings.warn(
+            f"Binning data failed with provided bin_size={_fmt(bin_size)}, using data points as seeds.",
+            stacklevel=2,
+        )
+        return X
+    return bin_seeds * bin_size
+
+
+class MeanShift:
+    """Mean-shift clustering, a drop-in for ``sklearn.cluster.MeanShift``.
+
+    Each seed climbs to a mode of the density (with the flat kernel, the mean of
+    the points within one bandwidth, until a step is at most ``1e-3 * bandwidth``
+    or after ``max_iter + 1`` updates); all seeds move at once on the jaxshift hot
+    loop. Modes within one bandwidth of a more intense one (more points within one
+    bandwidth; ties by coordinates) are merged, and every point takes the label of
+    its nearest centre.
+
+    Parameters, defaults, fitted attributes, errors and dtypes (float32 in ->
+    float32 centres, float64 in -> float64 centres, computed in float64) are
+    scikit-learn 1.9's. The estimator interface is duck-typed, so
+    ``sklearn.base.clone``, pipelines and grid searches work when scikit-learn is
+    installed, without depending on it.
+
+    Args:
+        bandwidth: the kernel's radius; ``None`` estimates it with
+            :func:`estimate_bandwidth`. Also (jaxshift): one value per feature
+            ``[d]``, or a rule name such as ``"scott"`` resolved by
+            ``jaxshift.bandwidth.resolve`` when that module is present.
+        seeds: ``[m, d]`` starting points; default the points themselves, or
+            :func:`get_bin_seeds` with ``bin_seeding=True``.
+        bin_seeding: seed from a grid of spacing ``bandwidth`` (fewer seeds).
+        min_bin_freq: the fewest points a grid cell needs to seed.
+        cluster_all: label orphans (farther than one bandwidth from every centre)
+            with their nearest centre; if ``False`` label them ``-1``.
+        n_jobs: accepted for compatibility; it has no effect (the work is already
+            vectorised over all seeds).
+        max_iter: the most iterations per seed (scikit-learn's count: up to
+            ``max_iter + 1`` mean updates).
+        kernel: (jaxshift) the kernel whose weights the mean uses; default
+            ``"flat"``, scikit-learn's.
+
+    Attributes:
+        cluster_centers_: ``[k, d]`` centres, most intense first.
+        labels_: ``[n]`` int labels.
+        n_iter_: the most iterations any seed ran.
+        n_features_in_: ``d``.
+        bandwidth_: (jaxshift) the bandwidth used.
+
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[1, 1], [2, 1], [1, 0], [4, 7], [3, 5], [3, 6]])
+        >>> clustering = MeanShift(bandwidth=2).fit(X)
+        >>> clustering.labels_
+        array([1, 1, 1, 0, 0, 0])
+        >>> clustering.predict([[0, 0], [5, 5]])
+        array([1, 0])
+        >>> clustering
+        MeanShift(bandwidth=2)
+
+    References:
+        Comaniciu & Meer (2002); scikit-learn ``sklearn.cluster.MeanShift``.
+    """
+
+    _estimator_type = "clusterer"
+
+    def __init__(
+        self,
+        *,
+        bandwidth=None,
+        seeds=None,
+        bin_seeding=False,
+        min_bin_freq=1,
+        cluster_all=True,
+        n_jobs=None,
+        max_iter=300,
+        kernel="flat",
+    ):
+        self.bandwidth = bandwidth
+        self.seeds = seeds
+        self.bin_seeding = bin_seeding
+        self.cluster_all = cluster_all
+        self.min_bin_freq = min_bin_freq
+        self.n_jobs = n_jobs
+        self.max_iter = max_iter
+        self.kernel = kernel
+
+    # -- the estimator interface, duck-typed -------------------------------------------
+
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        """The constructor's parameters, as a dict (scikit-learn's interface)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters; returns ``self`` (scikit-learn's interface)."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {self}. Valid parameters are: {valid!r}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+            if p.name != "self"
+        }
+        shown = []
+        for name in defaults:
+            value = getattr(self, name, None)
+            default = defaults[name]
+            same = value is default or (
+                not isinstance(value, np.ndarray | jax.Array) and type(value) is type(default) and value == default
+            )
+            if not same:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type="clusterer", target_tags=TargetTags(required=False))
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "cluster_centers_")
+
+    def _check_params(self):
+        owner = type(self).__name__
+        _check_bool(self.bin_seeding, "bin_seeding", owner)
+        _check_bool(self.cluster_all, "cluster_all", owner)
+        _check_int(self.min_bin_freq, "min_bin_freq", 1, owner)
+        _check_int(self.max_iter, "max_iter", 0, owner)
+        if self.n_jobs is not None:
+            _check_int(self.n_jobs, "n_jobs", None, owner)
+        try:
+            return get_kernel(self.kernel)
+        except ValueError as exc:
+            raise InvalidParameterError(f"The 'kernel' parameter of {owner}: {exc}") from exc
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X``.
+
+        Args:
+            X: ``[n, d]`` samples.
+            y: ignored.
+            sample_weight: (jaxshift) ``[n]`` non-negative weights: a point of
+                weight ``w`` counts as ``w`` points in the means and intensities.
+
+        Returns:
+            ``self``, fitted.
+        """
+        owner = type(self).__name__
+        kernel = self._check_params()
+        columns = getattr(X, "columns", None)
+        X = _check_X(X)
+        n, d = X.shape
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(_validate.weights(sample_weight, n, "sample_weight"), X.dtype)
+        bandwidth = self.bandwidth
+        if bandwidth is None:
+            bandwidth = estimate_bandwidth(X, n_jobs=self.n_jobs)
+        elif isinstance(bandwidth, str):
+            bandwidth = _resolve_string_bandwidth(bandwidth, X, weights, kernel, owner)
+            bandwidth = _as_bandwidth(bandwidth, d, owner, X.dtype)
+        else:
+            bandwidth = _as_bandwidth(bandwidth, d, owner, X.dtype)
+
+        seeds = self.seeds
+        if seeds is None:
+            seeds = get_bin_seeds(X, bandwidth, self.min_bin_freq) if self.bin_seeding else X
+        seeds = np.asarray(_validate.points(seeds, d, "seeds")[0])
+        if seeds.shape[0] == 0:
+            raise ValueError(f"seeds is empty (shape {seeds.shape}); need at least one seed")
+
+        if np.ndim(bandwidth) == 0 and bandwidth == 0:
+            modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
+        else:
+            with _precision(X.dtype):
+                res = _climb(
+                    jnp.asarray(seeds, X.dtype), jnp.asarray(X), jnp.asarray(bandwidth, X.dtype),
+                    jnp.ones((n,), X.dtype) if weights is None else jnp.asarray(weights),
+                    jnp.asarray(self.max_iter + 1, jnp.int32),
+                    jnp.asarray(1e-3 * np.asarray(bandwidth), X.dtype),
+                    kernel=kernel, query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
+                )
+                modes, n_updates, intensity = (np.asarray(a) for a in res)
+            n_iter = int(max(n_updates.max() - 1, 0))
+        self.n_iter_ = n_iter
+        found = intensity > 0
+        if not np.any(found):
+            raise ValueError(
+                f"No point was within bandwidth={_fmt(bandwidth)} of any seed. Try a different seeding"
+                " strategy                              or increase the bandwidth."
+            )
+        centres, _ = _merge_host(modes[found], intensity[found], bandwidth)
+        labels = self._labels(X, centres, bandwidth)
+        self.cluster_centers_ = centres.astype(X.dtype, copy=False)
+        self.labels_ = labels
+        self.n_features_in_ = d
+        self.bandwidth_ = bandwidth
+        if columns is not None and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+        self._fit_X, self._fit_weights, self._kernel = X, weights, kernel
+        return self
+
+    def _labels(self, X, centres, bandwidth):
+        arg, d2, scaled = _nearest_host(X, centres, bandwidth)
+        if self.cluster_all:
+            return arg
+        inside = d2 <= 1.0 if scaled else np.sqrt(d2) <= np.asarray(bandwidth)
+        return np.where(inside, arg, -1).astype(np.intp)
+
+    def fit_predict(self, X, y=None, **kwargs):
+        """``fit(X, **kwargs)`` and return ``labels_``."""
+        return self.fit(X, **kwargs).labels_
+
+    def predict(self, X, shift=False):
+        """Label new points with the index of a cluster.
+
+        Args:
+            X: ``[m, d]`` new points.
+            shift: ``False`` (scikit-learn's): the nearest centre. ``True``
+                (jaxshift): run mean shift from each point on the training data
+                (same bandwidth, kernel, weights and ``max_iter``) and take the
+                centre nearest to where it ends, so a point is labelled by the
+                mode it climbs to rather than by distance (scikit-learn #16171).
+
+        Returns:
+            ``[m]`` int labels.
+        """
+        if not hasattr(self, "cluster_centers_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        X = _check_X(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if not isinstance(shift, (bool, np.bool_)):
+            raise ValueError(f"shift must be True or False, got {shift!r}")
+        if shift and not (np.ndim(self.bandwidth_) == 0 and self.bandwidth_ == 0):
+            data = self._fit_X
+            w = self._fit_weights
+            with _precision(data.dtype):
+                res = _climb(
+                    jnp.asarray(X, data.dtype), jnp.asarray(data), jnp.asarray(self.bandwidth_, data.dtype),
+                    jnp.ones((len(data),), data.dtype) if w is None else jnp.asarray(w),
+                    jnp.asarray(self.max_iter + 1, jnp.int32),
+                    jnp.asarray(1e-3 * np.asarray(self.bandwidth_), data.dtype),
+                    kernel=self._kernel, query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
+                )
+                X = np.asarray(res.modes)
+        arg, _, _ = _nearest_host(X, self.cluster_centers_, self.bandwidth_)
+        return arg
+
+
+def mean_shift(
+    X,
+    *,
+    bandwidth=None,
+    seeds=None,
+    bin_seeding=False,
+    min_bin_freq=1,
+    cluster_all=True,
+    max_iter=300,
+    n_jobs=None,
+    kernel="flat",
+    sample_weight=None,
+):
+    """Mean-shift clustering in one call: ``MeanShift(...).fit(X)``'s centres and labels.
+
+    Arguments as :class:`MeanShift` (``sample_weight`` as its ``fit``).
+
+    Returns:
+        ``(cluster_centers [k, d], labels [n])``.
+
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[1, 1], [2, 1], [1, 0], [4, 7], [3, 5], [3, 6]])
+        >>> centres, labels = mean_shift(X, bandwidth=2)
+        >>> centres.round(2).tolist(), labels.tolist()
+        ([[3.33, 6.0], [1.33, 0.67]], [1, 1, 1, 0, 0, 0])
+    """
+    model = MeanShift(
+        bandwidth=bandwidth, seeds=seeds, min_bin_freq=min_bin_freq, bin_seeding=bin_seeding,
+        cluster_all=cluster_all, n_jobs=n_jobs, max_iter=max_iter, kernel=kernel,
+    ).fit(X, sample_weight=sample_weight)
+    return model.cluster_centers_, model.labels_
