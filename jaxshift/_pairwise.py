@@ -75,6 +75,7 @@ def kernel_sums(
     active=None,
     query_block: int = QUERY_BLOCK,
     data_block: int = DATA_BLOCK,
+    exclude_self: bool = False,
 ) -> Sums:
     """Blocked kernel sums of ``x`` ``[m, d]`` against ``data`` ``[n, d]``.
 
@@ -89,12 +90,19 @@ def kernel_sums(
         active: optional ``[m]`` bool; query blocks with no active query are
             skipped (their sums are garbage and must be masked by the caller).
         query_block, data_block: block sizes (static).
+        exclude_self: leave out the pairs ``(i, i)`` (static): the queries are the
+            data themselves (``x is data``, ``m == n``), as in leave-one-out sums.
+            The pair is masked inside the block, so the running maximum of a
+            gaussian never sees the self term and a point far from all others
+            still gets finite logs.
 
     Returns:
         :class:`Sums`.
     """
     m, d = x.shape
     n = data.shape[0]
+    if exclude_self and m != n:
+        raise ValueError(f"exclude_self=True needs the queries to be the data, got {m} queries and {n} data points")
     dtype = x.dtype
     h = jnp.broadcast_to(bandwidth, (d,)).astype(dtype)
     # Translation does not change distances; centring keeps the GEMM form accurate.
@@ -110,28 +118,35 @@ def kernel_sums(
     wb = _blocks(weights.astype(dtype), bn)  # padding has weight 0
     xb = _blocks(xs, bm)
     act = None if active is None else _blocks(active, bm, fill=False)
+    # Global indices of queries and data (padding never matches) for exclude_self.
+    qib = _blocks(jnp.arange(m), bm, fill=-1) if exclude_self else None
+    dib = _blocks(jnp.arange(n), bn, fill=-2) if exclude_self else jnp.zeros((yb.shape[0], 0), jnp.int32)
     compact = kernel.support != float("inf")
     phi = kernel.weight if with_mean else kernel.profile
 
     def one_query_block(args):
-        xq, aq = args
+        xq, aq, iq = args
         xx = jnp.sum(xq * xq, axis=-1)
 
         def step(carry, blk):
             mx, s, t = carry
-            yq, yy, yv, w = blk
+            yq, yy, yv, w, jd = blk
             u = _sq_dist(xq, xx, yq, yy)
+            if exclude_self:
+                w = jnp.where(iq[:, None] == jd[None, :], 0.0, w[None, :])
+            else:
+                w = w[None, :]
             if compact:
-                e = w[None, :] * phi(u)
+                e = w * phi(u)
                 s = s + jnp.sum(e, axis=1)
                 if with_mean:
                     t = t + jnp.matmul(e, yv, precision=lax.Precision.HIGHEST)
                 return (mx, s, t), None
-            logk = jnp.where(w[None, :] > 0, kernel.log_profile(u), -jnp.inf)
+            logk = jnp.where(w > 0, kernel.log_profile(u), -jnp.inf)
             new = lax.stop_gradient(jnp.maximum(mx, jnp.max(logk, axis=1)))
             base = jnp.where(jnp.isfinite(new), new, 0.0)
             alpha = jnp.exp(mx - base)
-            e = w[None, :] * jnp.exp(logk - base[:, None])
+            e = w * jnp.exp(logk - base[:, None])
             s = s * alpha + jnp.sum(e, axis=1)
             if with_mean:
                 t = t * alpha[:, None] + jnp.matmul(e, yv, precision=lax.Precision.HIGHEST)
@@ -144,17 +159,21 @@ def kernel_sums(
         )
 
         def run(_):
-            (mx, s, t), _ = lax.scan(step, init, (yb, yyb, ycb, wb))
+            (mx, s, t), _ = lax.scan(step, init, (yb, yyb, ycb, wb, dib))
             return mx, s, t
 
         if aq is None:
             return run(None)
         return lax.cond(jnp.any(aq), run, lambda _: init, None)
 
-    if act is None:
-        mx, s, t = lax.map(lambda xq: one_query_block((xq, None)), xb)
+    if act is None and qib is None:
+        mx, s, t = lax.map(lambda xq: one_query_block((xq, None, None)), xb)
+    elif act is None:
+        mx, s, t = lax.map(lambda a: one_query_block((a[0], None, a[1])), (xb, qib))
+    elif qib is None:
+        mx, s, t = lax.map(lambda a: one_query_block((a[0], a[1], None)), (xb, act))
     else:
-        mx, s, t = lax.map(one_query_block, (xb, act))
+        mx, s, t = lax.map(one_query_block, (xb, act, qib))
     mx = mx.reshape(-1)[:m]
     s = s.reshape(-1)[:m]
     t = t.reshape(-1, t.shape[-1])[:m] if with_mean else jnp.zeros((m, 0), dtype)

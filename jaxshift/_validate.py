@@ -143,8 +143,13 @@ def tolerance(tol, d: int, name: str = "tol"):
     return tol
 
 
-def inputs(x, x_name: str, data_, bandwidth_, weights_):
+def inputs(x, x_name: str, data_, bandwidth_, weights_, *, kernel="gaussian"):
     """Validate and convert the common arguments of the core functions.
+
+    A string ``bandwidth_`` (``"scott"``, ``"silverman"``, ``"likelihood"``,
+    ``"lscv"``) is selected from the data by :func:`jaxshift.bandwidth.resolve`
+    (``kernel`` is the one whose likelihood ``"likelihood"`` maximises); it needs
+    concrete data.
 
     Returns ``(x [m, d], data [n, d], bandwidth [] or [d], weights [n], single)``,
     all JAX arrays of one floating dtype (the float dtype of ``x`` and ``data``).
@@ -152,8 +157,12 @@ def inputs(x, x_name: str, data_, bandwidth_, weights_):
     data_ = data(data_)
     n, d = data_.shape
     x, single = points(x, d, x_name)
-    bandwidth_ = bandwidth(bandwidth_, d)
     weights_ = weights(weights_, n)
+    if isinstance(bandwidth_, str):
+        from .bandwidth import resolve  # lazy: bandwidth imports this module
+
+        bandwidth_ = resolve(bandwidth_, data_, weights=weights_, kernel=kernel)
+    bandwidth_ = bandwidth(bandwidth_, d)
     dtype = float_dtype(x, data_)
     x = jnp.asarray(x, dtype)
     data_ = jnp.asarray(data_, dtype)
