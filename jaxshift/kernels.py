@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax.numpy as jnp
 
@@ -80,7 +81,7 @@ GAUSSIAN = Kernel(
 _POLY_NAMES = {0: "flat", 1: "epanechnikov", 2: "biweight", 3: "triweight"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _poly_kernel(p: int) -> Kernel:
     """The compact kernel ``k(u) = (1 - u)_+^p``; cached, so equal powers are one value.
 

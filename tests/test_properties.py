@@ -5,7 +5,6 @@ compilations. Run in float64 so the tolerances can be tight.
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given
