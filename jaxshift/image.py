@@ -86,7 +86,7 @@ def _as_image(image, name: str = "image") -> _Image:
         raise ValueError(f"{name} is empty (shape {a.shape})")
     if a.dtype != np.uint8 and not np.all(np.isfinite(a)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise ValueError(f"{name} must be finite, got {a[bad]!r} at index {bad}")
+        raise ValueError(f"{name} must be finite, got {a[bad].item()!r} at index {bad}")
     if a.dtype == np.float16:
         a = a.astype(np.float32)
     shape = a.shape
