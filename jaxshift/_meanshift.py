@@ -12,7 +12,7 @@ from jax.typing import ArrayLike
 
 from . import _validate
 from ._pairwise import DATA_BLOCK, QUERY_BLOCK, kernel_sums
-from .kernels import Kernel, get_kernel
+from .kernels import Kernel, get_kernel, shadow
 
 __all__ = ["Modes", "shift", "find_modes", "trajectory"]
 
@@ -62,8 +62,54 @@ def _within_tol(delta, tol):
     return jnp.sum(r * r, axis=-1) <= 1.0
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6))
+def _at_fixed_point(modes, data, bandwidth, weights, kernel, query_block, data_block):
+    """The identity on converged ``modes``, with the implicit derivative of the fixed point.
+
+    A mode satisfies ``x* = m(x*; data, h, w)``, so
+    ``dx* = (I - dm/dx)^{-1} (dm/d(data, h, w)) d(data, h, w)``. The step acts on
+    each seed separately, so ``dm/dx`` is block diagonal: ``d`` forward passes give
+    every seed's ``[d, d]`` block at once. The rule is linear in the tangents (a JVP
+    of the step and a linear solve), so JAX transposes it for reverse mode; the
+    ``lax.while_loop`` that found the modes is never differentiated. Seeds get no
+    derivative (a converged mode does not move when its seed does).
+    """
+    return modes
+
+
+@_at_fixed_point.defjvp
+def _at_fixed_point_jvp(kernel, query_block, data_block, primals, tangents):
+    x, data, bandwidth, weights = primals
+    _, ddata, dh, dw = tangents
+    m, d = x.shape
+
+    def step(y, dd, hh, ww):
+        return _step(y, dd, hh, ww, kernel=kernel, query_block=query_block, data_block=data_block)
+
+    eye = jnp.eye(d, dtype=x.dtype)
+    cols = jax.vmap(
+        lambda e: jax.jvp(lambda y: step(y, data, bandwidth, weights), (x,), (jnp.broadcast_to(e, x.shape),))[1]
+    )(eye)  # [d (input direction), m, d (output)]
+    jac = jnp.moveaxis(cols, 0, -1)  # [m, d_out, d_in]
+    _, rhs = jax.jvp(lambda dd, hh, ww: step(x, dd, hh, ww), (data, bandwidth, weights), (ddata, dh, dw))
+    dx = jnp.linalg.solve(eye - jac, rhs[..., None])[..., 0]
+    return x, dx
+
+
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, query_block, data_block):
+    # The loop sees no tangents (it cannot be reverse-differentiated); derivatives of
+    # the modes come from the implicit function theorem at the fixed point instead.
+    res = _find_modes_loop(
+        lax.stop_gradient(seeds), lax.stop_gradient(data), lax.stop_gradient(bandwidth),
+        lax.stop_gradient(weights), max_iter, lax.stop_gradient(tol),
+        kernel=kernel, query_block=query_block, data_block=data_block,
+    )
+    modes = _at_fixed_point(res.modes, data, bandwidth, weights, kernel, query_block, data_block)
+    return Modes(modes, res.n_iter, res.converged)
+
+
+def _find_modes_loop(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, query_block, data_block):
     m = seeds.shape[0]
     step = functools.partial(
         _step, data=data, bandwidth=bandwidth, weights=weights,
@@ -131,7 +177,9 @@ def shift(
     Args:
         x: ``[d]`` or ``[m, d]`` points to move.
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a rule (``"scott"``, ``"silverman"``,
+            ``"likelihood"``, ``"lscv"``) chosen from ``data`` by
+            :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
         weights: ``[n]`` non-negative sample weights (default all 1).
         query_block, data_block: block sizes (static); memory is
@@ -154,7 +202,7 @@ def shift(
     """
     k = get_kernel(kernel)
     qb, db = _blocks(query_block, data_block)
-    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
+    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=shadow(k))
     out = _shift(x, data, bandwidth, weights, kernel=k, query_block=qb, data_block=db)
     return out[0] if single else out
 
@@ -178,12 +226,23 @@ def find_modes(
     frozen seeds of its block, costs nothing). The loop stops when every seed
     has converged or after ``max_iter`` steps. ``bandwidth``, ``max_iter`` and
     ``tol`` may be traced: a sweep over them ``vmap``s without recompiling.
-    The loop is not reverse-differentiable; use :func:`trajectory` for gradients.
+    The modes are differentiable (``jax.grad``, ``jax.jvp``) with respect to
+    ``bandwidth``, ``data`` and ``weights`` by implicit differentiation at the
+    fixed point ``x* = shift(x*)``: ``dx* = (I - dshift/dx)^{-1} dshift/dtheta``;
+    the loop itself is never differentiated. The derivative is that of the exact
+    fixed point, so it is accurate when the seeds converged (a small ``tol``
+    helps) and meaningless for seeds that did not (check ``converged``). With a
+    compact kernel (flat, ...) the modes are piecewise constant in the bandwidth
+    and the data weights (zero derivative almost everywhere); the gaussian is the
+    kernel for which these gradients are useful. For gradients of a fixed number
+    of steps, use :func:`trajectory`.
 
     Args:
         seeds: ``[d]`` or ``[m, d]`` starting points.
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a rule (``"scott"``, ``"silverman"``,
+            ``"likelihood"``, ``"lscv"``) chosen from ``data`` by
+            :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel` (weight profile).
         weights: ``[n]`` non-negative sample weights.
         max_iter: the most steps any seed takes (``>= 0``).
@@ -207,7 +266,9 @@ def find_modes(
     """
     k = get_kernel(kernel)
     qb, db = _blocks(query_block, data_block)
-    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    seeds, data, bandwidth, weights, single = _validate.inputs(
+        seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
+    )
     if _validate.is_concrete(max_iter):
         if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
@@ -240,7 +301,9 @@ def trajectory(
     Args:
         seeds: ``[d]`` or ``[m, d]``.
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a rule (``"scott"``, ``"silverman"``,
+            ``"likelihood"``, ``"lscv"``) chosen from ``data`` by
+            :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
         steps: number of steps (static, ``>= 0``).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
         weights: ``[n]`` non-negative sample weights.
@@ -258,6 +321,8 @@ def trajectory(
     k = get_kernel(kernel)
     qb, db = _blocks(query_block, data_block)
     steps = _validate.positive_int(steps, "steps", minimum=0)
-    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    seeds, data, bandwidth, weights, single = _validate.inputs(
+        seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
+    )
     path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, query_block=qb, data_block=db)
     return path[:, 0] if single else path

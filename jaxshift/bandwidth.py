@@ -95,12 +95,16 @@ def _data_weights(data, weights, *, min_points=2):
     return data, weights
 
 
-def _check_spread(std, name="data"):
-    if _validate.is_concrete(std):
-        v = np.asarray(std)
-        if not np.all(v > 0):
-            k = int(np.argmax(~(v > 0)))
-            raise ValueError(f"{name} feature {k} has zero spread (standard deviation {v[k]!r}); no bandwidth fits it")
+def _check_spread(data, weights):
+    """A feature that is constant over the points of positive weight has no bandwidth."""
+    if _validate.is_concrete(data) and _validate.is_concrete(weights):
+        v = np.asarray(data)[np.asarray(weights) > 0]
+        flat = np.max(v, axis=0) == np.min(v, axis=0)
+        if np.any(flat):
+            k = int(np.argmax(flat))
+            raise ValueError(
+                f"data feature {k} has zero spread (every point has value {v[0, k].item()!r}); no bandwidth fits it"
+            )
 
 
 def _bandwidth_arg(bandwidth, d):
@@ -147,9 +151,8 @@ def _silverman(data, weights):
 
 def _rule(fn, data, weights):
     data, weights = _data_weights(data, weights)
-    h = fn(data, weights)
-    _check_spread(h)
-    return h
+    _check_spread(data, weights)
+    return fn(data, weights)
 
 
 def scott(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
@@ -380,74 +383,95 @@ def lscv(
 def _newton(fun, z0, tol, max_iter):
     """Minimise ``fun`` from ``z0`` ``[p]`` with modified Newton steps.
 
+    Every evaluation is one batched ``vmap(value_and_grad(fun))`` on a stencil of
+    ``2p + 1`` points around a candidate ``z``: the value and exact gradient at
+    ``z``, and the Hessian as central differences of exact gradients (step
+    ``eps^(1/3)`` in log-bandwidth). The objective is traced once, inside one
+    ``lax.while_loop``, which keeps compilation short (``jax.hessian`` plus
+    separate line-search evaluations compile the blocked sums three times over).
+
     The Hessian's eigenvalues are replaced by their absolute values (bounded away
     from 0), so every step is a descent direction; steps are capped at 2 in
-    log-bandwidth (a factor e^2) and shortened by backtracking until the Armijo
-    condition holds (with a few ulps of slack, so rounding at the optimum does
-    not stall it). Converged: the full Newton step is below ``tol`` (max-norm)
-    at positive definite curvature.
+    log-bandwidth (a factor e^2) and halved until the Armijo condition holds (with
+    a few ulps of slack, so rounding at the optimum does not stall it); an
+    accepted candidate brings its gradient and Hessian with it. A start where the
+    objective is not finite (a compact kernel with an isolated point) is moved up
+    by factors of 2 first. Converged: the full Newton step is below ``tol``
+    (max-norm) at positive definite curvature.
+
+    Returns:
+        ``(z, f, n_iter, converged)``.
     """
+    p = z0.shape[0]
     dtype = z0.dtype
     eps = jnp.finfo(dtype).eps
-    grad = jax.grad(fun)
-    hess_grad = jax.jacfwd(lambda z: (grad(z), grad(z)), has_aux=True)
+    tiny = jnp.finfo(dtype).tiny
+    step_fd = float(eps) ** (1.0 / 3.0)
+    offsets = jnp.concatenate([jnp.zeros((1, p), dtype), step_fd * jnp.eye(p, dtype=dtype), -step_fd * jnp.eye(p, dtype=dtype)])
+    value_grad = jax.vmap(jax.value_and_grad(fun))
 
-    # Start where the objective is finite (compact kernels: no isolated point). Each of
-    # ``fun`` and ``hess_grad`` appears once in the program: compilation time counts.
-    def grow_cond(c):
-        z, f, k = c
-        return ~jnp.isfinite(f) & (k < 60)
+    def evaluate(z):
+        f, g = value_grad(z[None, :] + offsets)
+        H = (g[1 : p + 1] - g[p + 1 :]) / (2.0 * step_fd)
+        return f[0], g[0], 0.5 * (H + H.T)
 
-    def grow_body(c):
-        z, _, k = c
-        z = z + jnp.where(k > 0, math.log(2.0), 0.0).astype(dtype)
-        return z, fun(z), k + 1
+    def direction(g, H):
+        lam, V = jnp.linalg.eigh(H)
+        floor = jnp.maximum(1e-6 * jnp.max(jnp.abs(lam)), tiny)
+        d = -V @ ((V.T @ g) / jnp.maximum(jnp.abs(lam), floor))
+        d = jnp.where(jnp.all(jnp.isfinite(d)), d, -g)
+        size = jnp.max(jnp.abs(d))
+        done = (size <= tol) & jnp.all(lam > 0) & jnp.all(jnp.isfinite(lam))
+        return d * jnp.minimum(1.0, 2.0 / jnp.maximum(size, tiny)), done
 
-    inf = jnp.asarray(jnp.inf, dtype)
-    z0, f0, _ = lax.while_loop(grow_cond, grow_body, (z0, inf, 0))
+    class State(NamedTuple):
+        z: jax.Array  # current point, its value, gradient, the direction from it
+        f: jax.Array
+        g: jax.Array
+        d: jax.Array
+        a: jax.Array  # step length of the candidate z + a d
+        cand: jax.Array
+        started: jax.Array  # has a finite current point
+        tries: jax.Array  # growth steps (not started) or halvings (started)
+        it: jax.Array
+        done: jax.Array
+        stop: jax.Array
 
     def cond(s):
-        z, f, it, done, stop = s
-        return (it < max_iter) & ~stop
+        return ~s.stop
 
     def body(s):
-        z, f, it, _, _ = s
-        H, g = hess_grad(z)
-        lam, V = jnp.linalg.eigh(H)
-        big = jnp.max(jnp.abs(lam))
-        floor = jnp.maximum(1e-6 * big, jnp.finfo(dtype).tiny)
-        lam_mod = jnp.maximum(jnp.abs(lam), floor)
-        p = -V @ ((V.T @ g) / lam_mod)
-        p = jnp.where(jnp.all(jnp.isfinite(p)), p, -g)
-        size = jnp.max(jnp.abs(p))
-        done = (size <= tol) & jnp.all(lam > 0)
-        p = p * jnp.minimum(1.0, 2.0 / jnp.maximum(size, jnp.finfo(dtype).tiny))
-        slope = g @ p
-        slack = 8.0 * eps * jnp.abs(f)
+        fc, gc, Hc = evaluate(s.cand)
+        finite = jnp.isfinite(fc) & jnp.all(jnp.isfinite(gc))
+        armijo = fc <= s.f + 1e-4 * s.a * (s.g @ s.d) + 8.0 * eps * jnp.abs(s.f)
+        accept = finite & (~s.started | armijo)
+        d_new, done = direction(gc, Hc)
+        one = jnp.asarray(1.0, dtype)
+        it = s.it + (accept & s.started).astype(jnp.int32)
+        # accepted: move there, plan the next full step
+        acc = State(
+            s.cand, fc, gc, d_new, one, s.cand + d_new, jnp.asarray(True), jnp.asarray(0), it, done,
+            done | (it >= max_iter),
+        )
+        # rejected before the start: grow the bandwidth; after: halve the step
+        grow = s.cand + jnp.asarray(math.log(2.0), dtype)
+        half = 0.5 * s.a
+        tries = s.tries + 1
+        rej = State(
+            s.z, s.f, s.g, s.d, jnp.where(s.started, half, s.a),
+            jnp.where(s.started, s.z + half * s.d, grow), s.started, tries, it, s.done,
+            tries >= jnp.where(s.started, 40, 60),
+        )
+        return jax.tree.map(lambda x, y: jnp.where(accept, x, y), acc, rej)
 
-        def ok(fn, a):
-            return jnp.isfinite(fn) & (fn <= f + 1e-4 * a * slope + slack)
-
-        def ls_cond(c):
-            a, fn, k = c
-            return ~ok(fn, a) & (k < 40)
-
-        def ls_body(c):
-            a, _, k = c
-            a = 0.5 * a
-            return a, fun(z + a * p), k + 1
-
-        two = jnp.asarray(2.0, dtype)
-        a, fn, _ = lax.while_loop(ls_cond, ls_body, (two, inf, 0))
-        moved = ok(fn, a)
-        z_new = jnp.where(moved, z + a * p, z)
-        f_new = jnp.where(moved, fn, f)
-        stop = done | ~moved
-        return z_new, f_new, it + moved.astype(jnp.int32), done, stop
-
-    init = (z0, f0, jnp.asarray(0, jnp.int32), jnp.asarray(False), jnp.asarray(False))
-    z, f, it, done, _ = lax.while_loop(cond, body, init)
-    return z, f, it, done
+    inf = jnp.asarray(jnp.inf, dtype)
+    zero = jnp.zeros((p,), dtype)
+    init = State(
+        z0, inf, zero, zero, jnp.asarray(1.0, dtype), z0, jnp.asarray(False), jnp.asarray(0),
+        jnp.asarray(0, jnp.int32), jnp.asarray(False), max_iter < 0,
+    )
+    s = lax.while_loop(cond, body, init)
+    return s.z, s.f, s.it, s.done & s.started
 
 
 @functools.partial(jax.jit, static_argnames=("method", "per_feature") + _STATIC)
@@ -553,10 +577,9 @@ def select(
         math.isfinite(tol) and tol > 0
     ):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-    rule = _silverman(data, w)
-    _check_spread(rule)
+    _check_spread(data, w)
     if method in RULES:
-        h = rule if method == "silverman" else _scott(data, w)
+        h = _silverman(data, w) if method == "silverman" else _scott(data, w)
         if not per_feature:
             h = jnp.exp(jnp.mean(jnp.log(h)))
         info = SelectInfo(jnp.asarray(jnp.nan, dtype), jnp.asarray(0, jnp.int32), jnp.asarray(True))
