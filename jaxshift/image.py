@@ -270,21 +270,26 @@ def _first_step(img, row0, prm: _Params, *, radius, rows):
 
 
 @functools.partial(jax.jit, static_argnames=("radius", "tile"))
-def _next_step(img, y, x, col, prm: _Params, *, radius, tile):
-    """One step for a batch ``[m]`` of pixels at arbitrary positions ``(y, x)`` with colours
-    ``col`` ``[m, C]`` (``m`` a multiple of ``tile``).
+def _next_step(img, y, x, col, active, prm: _Params, *, radius, tile):
+    """One step for the pixels still moving; ``y, x, active`` ``[n]``, ``col`` ``[n, C]``
+    (``n`` a multiple of ``tile``), for pixels at arbitrary positions.
 
-    Per tile, each pixel's ``(2r + 1)^2`` window is gathered from the zero-padded
-    image (``dynamic_slice``, vmapped): memory ``O(tile * (2r + 1)^2 * C)``.
+    The moving pixels are compacted to the front (``nonzero`` with a static size) and
+    processed a tile at a time, for as many tiles as there are moving pixels (a
+    dynamic trip count, so finished pixels cost nothing). Per tile, each pixel's
+    ``(2r + 1)^2`` window is gathered from the zero-padded image (``dynamic_slice``,
+    vmapped): memory ``O(tile * (2r + 1)^2 * C)`` whatever the image size.
     """
     h, w, c = img.shape
+    n = y.shape[0]
     k = 2 * radius + 1
     acc = col.dtype
     padded = jnp.pad(img, ((radius, radius), (radius, radius), (0, 0)))
     offsets = jnp.arange(-radius, radius + 1, dtype=jnp.int32)
+    (order,) = jnp.nonzero(active, size=n, fill_value=n)
+    moving = jnp.sum(active, dtype=jnp.int32)
 
-    def one_tile(args):
-        y, x, col = args
+    def one_tile(y, x, col):
         win = jax.vmap(lambda a, b: lax.dynamic_slice(padded, (a, b, 0), (k, k, c)))(y, x).astype(acc)
         ylo, yhi = _bounds(y, h, prm.sp)
         xlo, xhi = _bounds(x, w, prm.sp)
@@ -300,14 +305,24 @@ def _next_step(img, y, x, col, prm: _Params, *, radius, tile):
         sc = jnp.sum(jnp.where(inc[..., None], win, jnp.zeros((), acc)), axis=(1, 2))
         return _finish(count, jnp.sum(per_row * ys, 1), jnp.sum(per_col * xs, 1), sc, y, x, col, prm)
 
-    m = y.shape[0]
-    out = lax.map(one_tile, (y.reshape(-1, tile), x.reshape(-1, tile), col.reshape(-1, tile, c)))
-    return tuple(o.reshape((m,) + o.shape[2:]) for o in out)
+    def body(t, state):
+        y, x, col, active = state
+        sel = lax.dynamic_slice(order, (t * tile,), (tile,))  # == n (out of range) past the moving ones
+        safe = jnp.minimum(sel, n - 1)
+        ny, nx, ncol, nact = one_tile(y[safe], x[safe], col[safe])
+        return (
+            y.at[sel].set(ny, mode="drop"),
+            x.at[sel].set(nx, mode="drop"),
+            col.at[sel].set(ncol, mode="drop"),
+            active.at[sel].set(nact, mode="drop"),
+        )
+
+    return lax.fori_loop(0, (moving + tile - 1) // tile, body, (y, x, col, active))
 
 
 def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progress: Progress | None):
-    """Host driver: the first step over row blocks, then further steps over the pixels
-    still moving only (compacted on the host, in fixed-size chunks: one compilation)."""
+    """Host driver: the first step over blocks of rows, then one call per further step
+    for the pixels still moving, until none moves or after ``max_iter`` steps."""
     h, w, c = img.color.shape
     radius = _window_radius(sp)
     k = 2 * radius + 1
@@ -326,37 +341,29 @@ def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progre
         src = jnp.asarray(img.color, dtype)
         prm = _Params(jnp.float32(sp), jnp.asarray(sr * sr, dtype), jnp.asarray(eps, dtype), jnp.asarray(tau), jnp.asarray(sign))
 
-    rows = int(min(h, max(1, _CHUNK_PIXELS // w)))
+    # Blocks of about _CHUNK_PIXELS pixels, of equal height (one compilation).
+    blocks = -(-n // _CHUNK_PIXELS)
+    rows = -(-h // blocks)
     parts = [_first_step(src, jnp.int32(r), prm, radius=radius, rows=rows) for r in range(0, h, rows)]
-    y, x, col, active = (np.concatenate([np.asarray(p[i]) for p in parts])[:h].reshape((n,) + p0.shape[2:])
-                         for i, p0 in enumerate(parts[0]))
-    done = n - int(active.sum())
-    if progress is not None:
-        progress(done if max_iter > 1 else n, n)
-
-    tile = int(max(8, _WINDOW_BUDGET // (k * k)))
-    chunk = tile * max(1, _CHUNK_PIXELS // tile)
+    tile = int(min(max(8, _WINDOW_BUDGET // (k * k)), n))
+    size = -(-n // tile) * tile
+    y, x, col, active = (
+        jnp.pad(
+            jnp.concatenate([p[i] for p in parts])[:h].reshape((n,) + parts[0][i].shape[2:]),
+            [(0, size - n)] + [(0, 0)] * (parts[0][i].ndim - 2),
+        )
+        for i in range(4)
+    )
     for _ in range(1, max_iter):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        # Batch sizes from a few buckets (tile * 4^j): few compilations, little padding.
-        size = tile
-        while size < min(chunk, idx.size):
-            size *= 4
-        size = min(size, chunk)
-        for s in range(0, idx.size, size):
-            part = idx[s : s + size]
-            sel = np.pad(part, (0, size - part.size), mode="edge")
-            ny, nx, ncol, nact = _next_step(src, y[sel], x[sel], col[sel], prm, radius=radius, tile=tile)
-            m = part.size
-            y[part], x[part], col[part] = np.asarray(ny)[:m], np.asarray(nx)[:m], np.asarray(ncol)[:m]
-            active[part] = np.asarray(nact)[:m]
+        moving = int(jnp.sum(active))
         if progress is not None:
-            progress(n - int(active.sum()), n)
-    if progress is not None and active.any():
+            progress(n - min(moving, n), n)
+        if moving == 0:
+            break
+        y, x, col, active = _next_step(src, y, x, col, active, prm, radius=radius, tile=tile)
+    if progress is not None:
         progress(n, n)
-    out = col.reshape(h, w, c)
+    out = np.asarray(col[:n]).reshape(h, w, c)
     return out.astype(np.uint8) if img.dtype == np.uint8 else out.astype(img.dtype)
 
 
