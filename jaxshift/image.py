@@ -146,7 +146,7 @@ def _round_div(s, n, tau, sign):
     q = s // n
     r2 = 2 * (s - q * n)
     a = 2 * q + 1
-    e = 31 - lax.clz(a)
+    e = (jnp.iinfo(a.dtype).bits - 1) - lax.clz(a)
     mant = a.astype(jnp.float32) * jnp.exp2(-e.astype(jnp.float32))
     # v = 0.5 is a power of two: the double below it is only half an ulp away.
     tau = jnp.where((a == 1) & (sign < 0), tau * 0.5, tau)
@@ -221,9 +221,9 @@ def _finish(count, sy, sx, sc, y, x, col, prm: _Params):
     dc = c1 - col
     moved = (jnp.abs(x1 - x) + jnp.abs(y1 - y)).astype(col.dtype)
     stop = ((x1 == x) & (y1 == y)) | (moved + jnp.sum(dc * dc, axis=-1) <= prm.eps)
-    y = jnp.where(some, y1, y)
-    x = jnp.where(some, x1, x)
-    col = jnp.where(some[..., None], c1, col)
+    y = jnp.where(some, y1.astype(y.dtype), y)
+    x = jnp.where(some, x1.astype(x.dtype), x)
+    col = jnp.where(some[..., None], c1.astype(col.dtype), col)
     return y, x, col, some & ~stop
 
 
@@ -244,12 +244,13 @@ def _first_step(img, row0, prm: _Params, *, radius, rows):
     xs = jnp.arange(w, dtype=jnp.int32)
     ylo, yhi = _bounds(ys, h, prm.sp)
     xlo, xhi = _bounds(xs, w, prm.sp)
-    centre = lax.dynamic_slice(padded, (0, row0 + radius, radius), (c, rows, w))
+    i32 = functools.partial(jnp.asarray, dtype=jnp.int32)  # one index type, with or without x64
+    centre = lax.dynamic_slice(padded, (i32(0), row0 + radius, i32(radius)), (c, rows, w))
 
     def body(o, sums):
         count, sy, sx, sc = sums
         dy, dx = o // k - radius, o % k - radius
-        shifted = lax.dynamic_slice(padded, (0, row0 + radius + dy, radius + dx), (c, rows, w))
+        shifted = lax.dynamic_slice(padded, (i32(0), row0 + radius + dy, radius + dx), (c, rows, w))
         diff = shifted - centre
         inside = ((ys + dy >= ylo) & (ys + dy <= yhi))[:, None] & ((xs + dx >= xlo) & (xs + dx <= xhi))[None, :]
         inc = inside & (jnp.sum(diff * diff, axis=0) <= prm.sr2)
@@ -262,7 +263,7 @@ def _first_step(img, row0, prm: _Params, *, radius, rows):
         )
 
     zi = jnp.zeros((rows, w), jnp.int32)
-    count, sy, sx, sc = lax.fori_loop(0, k * k, body, (zi, zi, zi, jnp.zeros((c, rows, w), acc)))
+    count, sy, sx, sc = lax.fori_loop(i32(0), i32(k * k), body, (zi, zi, zi, jnp.zeros((c, rows, w), acc)))
     y = jnp.broadcast_to(ys[:, None], (rows, w))
     x = jnp.broadcast_to(xs[None, :], (rows, w))
     # Offsets were relative: the absolute sums add count * position.
@@ -290,7 +291,7 @@ def _next_step(img, y, x, col, active, prm: _Params, *, radius, tile):
     moving = jnp.sum(active, dtype=jnp.int32)
 
     def one_tile(y, x, col):
-        win = jax.vmap(lambda a, b: lax.dynamic_slice(padded, (a, b, 0), (k, k, c)))(y, x).astype(acc)
+        win = jax.vmap(lambda a, b: lax.dynamic_slice(padded, (a, b, jnp.int32(0)), (k, k, c)))(y, x).astype(acc)
         ylo, yhi = _bounds(y, h, prm.sp)
         xlo, xhi = _bounds(x, w, prm.sp)
         ys = y[:, None] + offsets
@@ -301,9 +302,11 @@ def _next_step(img, y, x, col, active, prm: _Params, *, radius, tile):
         inc = oky[:, :, None] & okx[:, None, :] & (jnp.sum(diff * diff, axis=-1) <= prm.sr2)
         per_row = jnp.sum(inc, axis=2, dtype=jnp.int32)
         per_col = jnp.sum(inc, axis=1, dtype=jnp.int32)
-        count = jnp.sum(per_row, axis=1)
-        sc = jnp.sum(jnp.where(inc[..., None], win, jnp.zeros((), acc)), axis=(1, 2))
-        return _finish(count, jnp.sum(per_row * ys, 1), jnp.sum(per_col * xs, 1), sc, y, x, col, prm)
+        count = jnp.sum(per_row, axis=1, dtype=jnp.int32)
+        sc = jnp.sum(jnp.where(inc[..., None], win, jnp.zeros((), acc)), axis=(1, 2), dtype=acc)
+        sy = jnp.sum(per_row * ys, 1, dtype=jnp.int32)
+        sx = jnp.sum(per_col * xs, 1, dtype=jnp.int32)
+        return _finish(count, sy, sx, sc, y, x, col, prm)
 
     def body(t, state):
         y, x, col, active = state
@@ -317,7 +320,7 @@ def _next_step(img, y, x, col, active, prm: _Params, *, radius, tile):
             active.at[sel].set(nact, mode="drop"),
         )
 
-    return lax.fori_loop(0, (moving + tile - 1) // tile, body, (y, x, col, active))
+    return lax.fori_loop(jnp.int32(0), (moving + tile - 1) // tile, body, (y, x, col, active))
 
 
 def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progress: Progress | None):
