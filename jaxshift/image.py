@@ -228,18 +228,19 @@ def _finish(count, sy, sx, sc, y, x, col, prm: _Params):
 
 
 @functools.partial(jax.jit, static_argnames=("radius", "rows"))
-def _first_step(img, row0, prm: _Params, *, radius, rows):
+def _first_step(padded, row0, prm: _Params, *, radius, rows):
     """The first step for image rows ``row0 .. row0 + rows``, every pixel at its own place.
 
     With every window centred on its own pixel, the window sums are sums of shifted
     copies of the image: a ``fori_loop`` over the ``(2r + 1)^2`` offsets, each a
-    contiguous slice of the padded image, so memory is ``O(rows * W)``.
+    contiguous slice of ``padded`` (the image channels first, in the accumulation
+    dtype, zero-padded by ``r`` and ``rows`` more rows below, see :func:`_filter`), so
+    the working memory is ``O(rows * W)``.
     """
-    h, w, c = img.shape
+    c, hp, wp = padded.shape
+    h, w = hp - 2 * radius - rows, wp - 2 * radius
     k = 2 * radius + 1
-    acc = jnp.int32 if jnp.issubdtype(img.dtype, jnp.integer) else img.dtype
-    # Channels first: each offset works on contiguous [rows, W] planes.
-    padded = jnp.pad(img.astype(acc), ((radius, radius + rows), (radius, radius), (0, 0))).transpose(2, 0, 1)
+    acc = padded.dtype
     ys = row0 + jnp.arange(rows, dtype=jnp.int32)
     xs = jnp.arange(w, dtype=jnp.int32)
     ylo, yhi = _bounds(ys, h, prm.sp)
@@ -271,21 +272,22 @@ def _first_step(img, row0, prm: _Params, *, radius, rows):
 
 
 @functools.partial(jax.jit, static_argnames=("radius", "tile"))
-def _next_step(img, y, x, col, active, prm: _Params, *, radius, tile):
+def _next_step(padded, y, x, col, active, prm: _Params, *, radius, tile):
     """One step for the pixels still moving; ``y, x, active`` ``[n]``, ``col`` ``[n, C]``
     (``n`` a multiple of ``tile``), for pixels at arbitrary positions.
 
     The moving pixels are compacted to the front (``nonzero`` with a static size) and
     processed a tile at a time, for as many tiles as there are moving pixels (a
     dynamic trip count, so finished pixels cost nothing). Per tile, each pixel's
-    ``(2r + 1)^2`` window is gathered from the zero-padded image (``dynamic_slice``,
-    vmapped): memory ``O(tile * (2r + 1)^2 * C)`` whatever the image size.
+    ``(2r + 1)^2`` window is gathered from ``padded`` (the image zero-padded by ``r``,
+    ``dynamic_slice``, vmapped): memory ``O(tile * (2r + 1)^2 * C)`` whatever the
+    image size.
     """
-    h, w, c = img.shape
+    hp, wp, c = padded.shape
+    h, w = hp - 2 * radius, wp - 2 * radius
     n = y.shape[0]
     k = 2 * radius + 1
     acc = col.dtype
-    padded = jnp.pad(img, ((radius, radius), (radius, radius), (0, 0)))
     offsets = jnp.arange(-radius, radius + 1, dtype=jnp.int32)
     (order,) = jnp.nonzero(active, size=n, fill_value=n)
     moving = jnp.sum(active, dtype=jnp.int32)
@@ -347,7 +349,11 @@ def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progre
     # Blocks of about _CHUNK_PIXELS pixels, of equal height (one compilation).
     blocks = -(-n // _CHUNK_PIXELS)
     rows = -(-h // blocks)
-    parts = [_first_step(src, jnp.int32(r), prm, radius=radius, rows=rows) for r in range(0, h, rows)]
+    acc = jnp.int32 if img.dtype == np.uint8 else src.dtype
+    first = jnp.pad(src.astype(acc), ((radius, radius + rows), (radius, radius), (0, 0))).transpose(2, 0, 1)
+    parts = [_first_step(first, jnp.int32(r), prm, radius=radius, rows=rows) for r in range(0, h, rows)]
+    del first
+    padded = jnp.pad(src, ((radius, radius), (radius, radius), (0, 0)))
     tile = int(min(max(8, _WINDOW_BUDGET // (k * k)), n))
     size = -(-n // tile) * tile
     y, x, col, active = (
@@ -363,7 +369,7 @@ def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progre
             progress(n - min(moving, n), n)
         if moving == 0:
             break
-        y, x, col, active = _next_step(src, y, x, col, active, prm, radius=radius, tile=tile)
+        y, x, col, active = _next_step(padded, y, x, col, active, prm, radius=radius, tile=tile)
     if progress is not None:
         progress(n, n)
     out = np.asarray(col[:n]).reshape(h, w, c)
