@@ -7,8 +7,9 @@
 - :func:`lscv`: the least-squares cross-validation score (gaussian kernel, closed
   form of the squared-density integral).
 - :func:`select`: minimises the chosen objective over the log-bandwidth with
-  Newton steps (``jax.hessian``, modified for indefinite curvature, backtracking
-  line search), starting from Silverman's rule.
+  Newton steps (exact gradient and Hessian in forward mode, modified for
+  indefinite curvature, backtracking line search), starting from
+  Silverman's rule, all in one compiled ``lax.while_loop``.
 - :func:`resolve`: a string bandwidth (``"scott"``, ``"silverman"``,
   ``"likelihood"``, ``"lscv"``) to numbers; the core functions accept these strings
   through it.
@@ -383,12 +384,11 @@ def lscv(
 def _newton(fun, z0, tol, max_iter):
     """Minimise ``fun`` from ``z0`` ``[p]`` with modified Newton steps.
 
-    Every evaluation is one batched ``vmap(value_and_grad(fun))`` on a stencil of
-    ``2p + 1`` points around a candidate ``z``: the value and exact gradient at
-    ``z``, and the Hessian as central differences of exact gradients (step
-    ``eps^(1/3)`` in log-bandwidth). The objective is traced once, inside one
-    ``lax.while_loop``, which keeps compilation short (``jax.hessian`` plus
-    separate line-search evaluations compile the blocked sums three times over).
+    Every evaluation at a candidate ``z`` gives the value, gradient and Hessian
+    together in forward mode (``jacfwd`` of ``jacfwd``: ``p`` is the number of
+    bandwidths, 1 or ``d``, so a few tangents ride along one pass over the blocked
+    sums, without the residuals reverse mode keeps per block). The objective is
+    traced once, inside one ``lax.while_loop``, which keeps compilation short.
 
     The Hessian's eigenvalues are replaced by their absolute values (bounded away
     from 0), so every step is a descent direction; steps are capped at 2 in
@@ -406,14 +406,14 @@ def _newton(fun, z0, tol, max_iter):
     dtype = z0.dtype
     eps = jnp.finfo(dtype).eps
     tiny = jnp.finfo(dtype).tiny
-    step_fd = float(eps) ** (1.0 / 3.0)
-    offsets = jnp.concatenate([jnp.zeros((1, p), dtype), step_fd * jnp.eye(p, dtype=dtype), -step_fd * jnp.eye(p, dtype=dtype)])
-    value_grad = jax.vmap(jax.value_and_grad(fun))
+
+    def value_grad(z):
+        g, f = jax.jacfwd(lambda y: (fun(y), fun(y)), has_aux=True)(z)
+        return g, (g, f)
 
     def evaluate(z):
-        f, g = value_grad(z[None, :] + offsets)
-        H = (g[1 : p + 1] - g[p + 1 :]) / (2.0 * step_fd)
-        return f[0], g[0], 0.5 * (H + H.T)
+        H, (g, f) = jax.jacfwd(value_grad, has_aux=True)(z)
+        return f, g, 0.5 * (H + H.T)
 
     def direction(g, H):
         lam, V = jnp.linalg.eigh(H)
@@ -512,8 +512,11 @@ def select(
 
     ``"likelihood"`` maximises :func:`loo_log_likelihood`, ``"lscv"`` minimises
     :func:`lscv`; both over the log-bandwidth, starting from :func:`silverman`,
-    with Newton steps on ``jax.hessian`` (compiled: one ``lax.while_loop``), each
-    objective evaluation a blocked ``O(n^2)`` sum with no ``[n, n]`` array.
+    with Newton steps (exact gradient and Hessian in forward mode; compiled: one
+    ``lax.while_loop``), each objective
+    evaluation a blocked ``O(n^2)`` sum with no ``[n, n]`` array. It typically
+    converges in 3 to 6 steps; it is fully traceable, so it also runs under
+    ``jit`` (where the input checks on values are skipped).
     ``"scott"`` and ``"silverman"`` return the rules of thumb.
 
     With ``per_feature=False`` the bandwidth is one scalar for all features (the
