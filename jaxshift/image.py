@@ -329,10 +329,11 @@ def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progre
     """Host driver: the first step over blocks of rows, then one call per further step
     for the pixels still moving, until none moves or after ``max_iter`` steps."""
     h, w, c = img.color.shape
-    radius = _window_radius(sp)
+    # Windows are clipped to the image: no offset beyond its size is ever inside.
+    radius = min(_window_radius(sp), max(h, w) - 1)
     k = 2 * radius + 1
     n = h * w
-    tau, sign = _tie_table(k * k)
+    tau, sign = _tie_table(min(k, h) * min(k, w))  # the most pixels a clipped window holds
     if img.dtype == np.uint8:
         # OpenCV tests integer squared distances against cvRound(sr^2), inclusive, and an
         # integer sum <= eps is a sum <= floor(eps).

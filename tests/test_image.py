@@ -345,3 +345,12 @@ def test_load_and_save_errors(tmp_path):
         save_image(tmp_path / "out.xyz", np.zeros((3, 3), np.uint8))
     with pytest.raises(ValueError, match="image must be greyscale"):
         save_image(tmp_path / "out.png", np.zeros((3, 3, 5), np.uint8))
+
+
+def test_filter_image_window_larger_than_the_image():
+    img = photo("china", (12, 20))
+    for sp in (15, 40.5):
+        want = cv2.pyrMeanShiftFiltering(img, sp, 25, maxLevel=0)
+        assert np.array_equal(filter_image(img, spatial_radius=sp, range_radius=25), want)
+    one = img[:1, :1]
+    assert np.array_equal(filter_image(one, spatial_radius=3, range_radius=5), one)
