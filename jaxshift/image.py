@@ -401,9 +401,12 @@ def filter_image(
     steps, or when its position did not change, or when
     ``|dx| + |dy| + |dc|^2 <= eps``. The output pixel takes the final colour.
 
-    It runs on the regular grid: tiles of pixels (vmapped, jit-compiled), each
-    gathering only its windows, so memory is bounded by the tile size, not the
-    image.
+    It runs on the regular grid, jit-compiled: the first step (every pixel at its own
+    place) as a loop over the window offsets of shifted copies of the image, in
+    blocks of rows; each later step only for the pixels still moving, in tiles that
+    gather their own windows. Working memory is bounded by the block and tile sizes,
+    not by the image. Floats follow the same loop without rounding the colours, with
+    the test ``|c' - c|^2 <= range_radius^2``.
 
     Args:
         image: ``[H, W]``, ``[H, W, 1]``, ``[H, W, 3]`` or ``[H, W, 4]`` (alpha is
@@ -413,7 +416,8 @@ def filter_image(
         max_iter: the most steps per pixel (>= 1; OpenCV caps it at 100).
         eps: stopping threshold (>= 0), see above.
         progress: optional callback ``progress(done_pixels, total_pixels)``, called
-            as chunks of pixels finish.
+            after each step with the number of pixels that have stopped, and at the
+            end with ``(total, total)``.
 
     Returns:
         The filtered image, same shape and dtype as ``image`` (a NumPy array).
