@@ -354,3 +354,19 @@ def test_filter_image_window_larger_than_the_image():
         assert np.array_equal(filter_image(img, spatial_radius=sp, range_radius=25), want)
     one = img[:1, :1]
     assert np.array_equal(filter_image(one, spatial_radius=3, range_radius=5), one)
+
+
+def test_the_library_imports_no_plotting_or_reference_library():
+    """matplotlib is only an examples extra, OpenCV and scikit-learn only test extras."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, jaxshift, jaxshift.image as im, jaxshift.cli\n"
+        "img = np.zeros((4, 5, 3), np.uint8); img[:, 2:] = 200\n"
+        "im.segment_colors(img, bandwidth=10); im.segment(img, spatial_radius=1, range_radius=5)\n"
+        "bad = [m for m in ('matplotlib', 'cv2', 'sklearn', 'scipy') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
