@@ -269,3 +269,18 @@ def test_200k_by_200k_compiles_to_bounded_memory(name):
         stats = compiled.memory_analysis()
         # inputs and outputs are O(m + n); temporaries must not be O(m * n) (= 160 GB here)
         assert stats.temp_size_in_bytes < 64 * 2**20, stats
+
+
+def test_bandwidth_rule_uses_the_kde_kernel():
+    from jaxshift.bandwidth import resolve
+
+    data = blobs(150, 1)
+    x = data[:5]
+    h_epa = resolve("likelihood", data, kernel="epanechnikov")
+    h_gauss = resolve("likelihood", data, kernel="gaussian")
+    assert not np.allclose(h_epa, h_gauss)  # the rule depends on the kernel, so the check can fail
+    np.testing.assert_allclose(
+        jaxshift.kde(x, data, bandwidth="likelihood", kernel="epanechnikov"),
+        jaxshift.kde(x, data, bandwidth=h_epa, kernel="epanechnikov"),
+        rtol=1e-6,
+    )
