@@ -7,9 +7,14 @@ Core (pure, traceable; ``jit``, ``vmap`` and ``grad`` compose with all of it):
 - :func:`find_modes`: the ``lax.while_loop`` driver, all seeds at once.
 - :func:`trajectory`: fixed-step ``lax.scan`` paths (reverse-differentiable).
 - :mod:`jaxshift.kernels`: :class:`Kernel`, :func:`get_kernel`, :func:`shadow`.
+
+Host-side layers and tools:
+
+- :mod:`jaxshift.bandwidth`: Scott and Silverman rules, the differentiable
+  leave-one-out likelihood and LSCV objectives, gradient-based :func:`~jaxshift.bandwidth.select`.
 """
 
-from . import kernels
+from . import bandwidth, kernels
 from ._density import kde, log_kde
 from ._meanshift import Modes, find_modes, shift, trajectory
 from .kernels import Kernel, get_kernel, shadow
@@ -19,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Kernel",
     "Modes",
+    "bandwidth",
     "find_modes",
     "get_kernel",
     "kde",
