@@ -59,6 +59,15 @@ def _blocks(a, size, fill=0):
     return a.reshape((nb, size) + a.shape[1:])
 
 
+def _centre(data):
+    """Per feature, the data value nearest the mean: as good a centre as the mean for
+    the GEMM form's accuracy, and on a lattice (integers, pixel values) subtracting
+    it is exact, so lattice distances come out exact."""
+    mean = jnp.mean(data, axis=0)
+    nearest = jnp.argmin(jnp.abs(data - mean), axis=0)
+    return jnp.take_along_axis(data, nearest[None, :], axis=0)[0]
+
+
 def _sq_dist(xs, xx, ys, yy):
     cross = jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST)
     return jnp.maximum(xx[:, None] + yy[None, :] - 2.0 * cross, 0.0)
@@ -105,11 +114,26 @@ def kernel_sums(
         raise ValueError(f"exclude_self=True needs the queries to be the data, got {m} queries and {n} data points")
     dtype = x.dtype
     h = jnp.broadcast_to(bandwidth, (d,)).astype(dtype)
+    compact = kernel.support != float("inf")
     # Translation does not change distances; centring keeps the GEMM form accurate.
-    centre = lax.stop_gradient(jnp.mean(data, axis=0))
+    centre = lax.stop_gradient(_centre(data))
     yc = data - centre
-    xs = (x - centre) / h
-    ys = yc / h
+    # A compact kernel tests u <= 1 at the edge of its support. With one bandwidth the
+    # distances are computed unscaled and multiplied by 1 / h^2 (rounded down if need
+    # be) afterwards: on a lattice (integer data and bandwidth, e.g. pixel values) a
+    # point exactly one bandwidth away is then inside, as in scikit-learn's radius
+    # test, where scaling by 1 / h first would round it either way.
+    unscaled = compact and jnp.size(bandwidth) == 1
+    if unscaled:
+        hh = h[0] * h[0]
+        inv = 1.0 / hh
+        inv0, hh0 = lax.stop_gradient(inv), lax.stop_gradient(hh)
+        down = jnp.where(hh0 * inv0 > 1.0, jnp.nextafter(inv0, jnp.zeros_like(inv0)), inv0)
+        inv = inv + (down - inv0)  # the rounding fix carries no gradient
+        xs, ys = x - centre, yc
+    else:
+        xs = (x - centre) / h
+        ys = yc / h
     bm = min(query_block, m)
     bn = min(data_block, n)
     yb = _blocks(ys, bn)
@@ -121,7 +145,6 @@ def kernel_sums(
     # Global indices of queries and data (padding never matches) for exclude_self.
     qib = _blocks(jnp.arange(m), bm, fill=-1) if exclude_self else None
     dib = _blocks(jnp.arange(n), bn, fill=-2) if exclude_self else jnp.zeros((yb.shape[0], 0), jnp.int32)
-    compact = kernel.support != float("inf")
     # The gaussian's log-weight -u/2 = x.y - |x|^2/2 - |y|^2/2 + log w: the per-query
     # -|x|^2/2 moves into log_scale and the per-point log w - |y|^2/2 into one bias, so
     # each pair costs one GEMM entry, a max and an exp (about 20% less work than via u).
@@ -154,6 +177,8 @@ def kernel_sums(
                     t = t * alpha[:, None] + jnp.matmul(e, yv, precision=lax.Precision.HIGHEST)
                 return (new, s, t), None
             u = _sq_dist(xq, xx, yq, yy)
+            if unscaled:
+                u = u * inv
             if exclude_self:
                 w = jnp.where(iq[:, None] == jd[None, :], 0.0, w[None, :])
             else:

@@ -42,7 +42,7 @@ from jax.typing import ArrayLike
 from . import _validate
 from ._meanshift import _within_tol
 from ._pairwise import DATA_BLOCK, QUERY_BLOCK, _blocks, kernel_sums
-from .kernels import Kernel, get_kernel
+from .kernels import Kernel, get_kernel, shadow
 
 __all__ = [
     "Clusters",
@@ -99,7 +99,12 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, *, kernel, query_b
         active = ~converged
         s = sums(x, active=active)
         ok = s.s > 0
-        new = jnp.where(ok[:, None], s.centre + s.t / jnp.where(ok, s.s, 1.0)[:, None], x)
+        # The sum, then one division: for integer data exactly NumPy's mean (one rounding).
+        # XLA rewrites a / broadcast(b) as a * (1 / b), two roundings: the barrier keeps
+        # the division correctly rounded.
+        total = s.t + s.s[:, None] * s.centre
+        denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(ok, s.s, 1.0)[:, None], total.shape))
+        new = jnp.where(ok[:, None], total / denom, x)
         done = _within_tol(new - x, tol) | ~ok
         prev = jnp.where(active[:, None], x, prev)
         x = jnp.where(active[:, None], new, x)
@@ -465,9 +470,10 @@ def _resolve_string_bandwidth(rule, X, weights, kernel, owner):
             "bandwidth", owner, "a float in the range (0, inf) or None (jaxshift.bandwidth is missing)", rule
         ) from exc
     with _precision(X.dtype):
+        # A step with ``kernel`` climbs the density of its shadow: select for that one.
         h = _bandwidth_rules.resolve(
             rule, jnp.asarray(X), weights=None if weights is None else jnp.asarray(weights, X.dtype),
-            kernel=kernel,
+            kernel=shadow(kernel),
         )
         return np.asarray(h, np.float64)
 
@@ -791,7 +797,7 @@ class MeanShift:
         self.bandwidth_ = bandwidth
         if columns is not None and all(isinstance(c, str) for c in columns):
             self.feature_names_in_ = np.asarray(list(columns), dtype=object)
-        self._fit_X, self._fit_weights, self._kernel = X, weights, kernel
+        self._fit_X, self._fit_weights, self._fit_kernel = X, weights, self.kernel
         return self
 
     def _labels(self, X, centres, bandwidth):
@@ -841,7 +847,7 @@ class MeanShift:
                     jnp.ones((len(data),), data.dtype) if w is None else jnp.asarray(w),
                     jnp.asarray(self.max_iter + 1, jnp.int32),
                     jnp.asarray(1e-3 * np.asarray(self.bandwidth_), data.dtype),
-                    kernel=self._kernel, query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
+                    kernel=get_kernel(self._fit_kernel), query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
                 )
                 X = np.asarray(res.modes)
         arg, _, _ = _nearest_host(X, self.cluster_centers_, self.bandwidth_)

@@ -1,0 +1,429 @@
+"""jaxshift.cluster: parity with scikit-learn's mean shift, the extensions, the jit pipeline."""
+
+import functools
+import pickle
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import jaxshift
+from jaxshift import cluster as jc
+from jaxshift.cluster import MeanShift, cluster, estimate_bandwidth, get_bin_seeds, mean_shift
+
+sk = pytest.importorskip("sklearn.cluster")
+
+
+def blobs(n, d, centres=5, std=1.0, seed=0, noise=0.0):
+    """Gaussian blobs plus an optional uniform background (for orphans)."""
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(-10, 10, (centres, d))
+    X = mu[rng.integers(0, centres, n)] + std * rng.standard_normal((n, d))
+    if noise:
+        k = int(noise * n)
+        X[:k] = rng.uniform(-14, 14, (k, d))
+    return X
+
+
+def assert_same_clustering(ours, ref, bandwidth):
+    """Same number of clusters, centres within 1e-3 bandwidth, identical labels."""
+    assert ours.cluster_centers_.shape == ref.cluster_centers_.shape
+    assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=0, atol=1e-3 * bandwidth)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.n_iter_ == ref.n_iter_
+
+
+# --------------------------------------------------------------------------- parity
+
+
+@pytest.mark.parametrize(
+    "d, n, quantile, bin_seeding, cluster_all, dtype",
+    [
+        (2, 100, 0.1, False, True, np.float64),
+        (2, 1000, 0.2, False, False, np.float32),
+        (3, 500, 0.3, True, False, np.float64),
+        (4, 1000, 0.1, True, True, np.float32),
+        (5, 5000, 0.2, True, False, np.float64),
+        (3, 2000, 0.05, True, True, np.float32),
+    ],
+)
+def test_parity_random_blobs(d, n, quantile, bin_seeding, cluster_all, dtype):
+    X = blobs(n, d, seed=n + d, noise=0.05).astype(dtype)
+    bw = sk.estimate_bandwidth(X, quantile=quantile, n_samples=500, random_state=1)
+    assert estimate_bandwidth(X, quantile=quantile, n_samples=500, random_state=1) == pytest.approx(bw, rel=1e-12)
+    ours = MeanShift(bandwidth=bw, bin_seeding=bin_seeding, cluster_all=cluster_all).fit(X)
+    ref = sk.MeanShift(bandwidth=bw, bin_seeding=bin_seeding, cluster_all=cluster_all).fit(X)
+    assert_same_clustering(ours, ref, bw)
+    if not cluster_all:
+        assert np.any(ref.labels_ == -1)  # the case exercises orphans
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parity_many_seeds_and_small_bandwidth(dtype):
+    """Every point a seed, many small modes: many boundary decisions and merges."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.uniform(0, 10, (600, 2)), rng.normal(5, 0.5, (200, 2))]).astype(dtype)
+    ours = MeanShift(bandwidth=0.7, cluster_all=False).fit(X)
+    ref = sk.MeanShift(bandwidth=0.7, cluster_all=False).fit(X)
+    assert len(ref.cluster_centers_) > 20
+    assert_same_clustering(ours, ref, 0.7)
+
+
+@pytest.mark.parametrize("max_iter", [0, 1, 2, 5])
+def test_max_iter_counts_like_sklearn(max_iter):
+    """scikit-learn allows max_iter + 1 mean updates; n_iter_ is the most completed."""
+    X = blobs(300, 2, centres=2, std=3.0, seed=3)
+    ours = MeanShift(bandwidth=2.0, max_iter=max_iter).fit(X)
+    ref = sk.MeanShift(bandwidth=2.0, max_iter=max_iter).fit(X)
+    assert ours.n_iter_ == ref.n_iter_ == max_iter
+    assert_same_clustering(ours, ref, 2.0)
+
+
+def test_intensity_ties_broken_as_sklearn():
+    """Symmetric clusters of equal size: the order of centres comes from the coordinates."""
+    base = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]])
+    for shifts in ([[0, 0], [5, 5], [5, -5], [-5, 5]], [[-5, 5], [5, -5], [0, 0], [5, 5]]):
+        X = np.concatenate([base + s for s in shifts])
+        ours = MeanShift(bandwidth=1.0).fit(X)
+        ref = sk.MeanShift(bandwidth=1.0).fit(X)
+        assert_same_clustering(ours, ref, 1.0)
+
+
+def test_zero_bandwidth_drift_like_sklearn():
+    """With bandwidth 0 the mean of three copies of 0.1 is 0.1 + 1 ulp, which then
+    has no point within 0: scikit-learn drops that seed. So do we."""
+    X = np.array([0.1, 0.1, 0.1, 2.0, 2.0, 7.0, 7.0, 7.0]).reshape(-1, 1)
+    assert estimate_bandwidth(X) == 0
+    ours = MeanShift().fit(X)
+    ref = sk.MeanShift().fit(X)
+    assert_same_clustering(ours, ref, 1.0)
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.sampled_from([30, 60]),
+    d=st.sampled_from([1, 3]),
+    bandwidth=st.sampled_from([0.8, 2.0]),
+    bin_seeding=st.booleans(),
+    grid=st.booleans(),
+)
+def test_parity_property(seed, n, d, bandwidth, bin_seeding, grid):
+    """Random small data, including integer grids where distances hit the bandwidth exactly."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-3, 4, (n, d)).astype(float) if grid else rng.normal(0, 2, (n, d))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Binning data failed" on both sides
+        ours = MeanShift(bandwidth=bandwidth, bin_seeding=bin_seeding, cluster_all=False).fit(X)
+        ref = sk.MeanShift(bandwidth=bandwidth, bin_seeding=bin_seeding, cluster_all=False).fit(X)
+    assert_same_clustering(ours, ref, bandwidth)
+
+
+def test_mean_shift_function_matches_estimator():
+    X = blobs(200, 2, seed=1)
+    centres, labels = mean_shift(X, bandwidth=2.0, bin_seeding=True)
+    est = MeanShift(bandwidth=2.0, bin_seeding=True).fit(X)
+    np.testing.assert_array_equal(centres, est.cluster_centers_)
+    np.testing.assert_array_equal(labels, est.labels_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flat_radius_test_is_exact_on_a_lattice(dtype):
+    """Core fix (jaxshift/_pairwise.py): on integer data with an integer bandwidth (pixel
+    colours, bandwidth 20) points exactly one bandwidth away count as inside, as in
+    scikit-learn's ``<=`` radius test. Before, scaling by 1 / h and centring at the
+    mean rounded about 7% of such counts the wrong way."""
+    from jaxshift._pairwise import kernel_sums
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 40, (400, 3)).astype(dtype) * 6  # a coarse colour lattice
+    exact_d2 = ((X[:, None].astype(np.int64) - X[None].astype(np.int64)) ** 2).sum(-1)
+    with jc._precision(dtype):
+        for h in (6.0, 18.0, 30.0):
+            s = kernel_sums(jnp.asarray(X), jnp.asarray(X), jnp.ones(len(X), dtype), jnp.asarray(h, dtype),
+                            jaxshift.get_kernel("flat"), with_mean=False).s
+            assert np.any(exact_d2 == int(h) ** 2)  # the lattice has points exactly on the edge
+            np.testing.assert_array_equal(np.asarray(s), (exact_d2 <= int(h) ** 2).sum(1))
+
+
+# ------------------------------------------------------------- estimate_bandwidth, bins
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "quantile, n_samples, random_state",
+    [(0.3, None, 0), (0.1, 100, 7), (0.0, 50, None), (1.0, 80, "instance")],
+)
+def test_estimate_bandwidth_parity(dtype, quantile, n_samples, random_state):
+    X = blobs(700, 3, seed=2).astype(dtype)
+    if random_state == "instance":
+        ours = estimate_bandwidth(X, quantile=quantile, n_samples=n_samples, random_state=np.random.RandomState(3))
+        ref = sk.estimate_bandwidth(X, quantile=quantile, n_samples=n_samples, random_state=np.random.RandomState(3))
+    elif random_state is None:  # NumPy's global RandomState: the same state on both sides
+        saved = np.random.get_state()  # noqa: NPY002 - scikit-learn's random_state=None uses it
+        try:
+            np.random.seed(5)  # noqa: NPY002
+            ours = estimate_bandwidth(X, quantile=quantile, n_samples=n_samples, random_state=None)
+            np.random.seed(5)  # noqa: NPY002
+            ref = sk.estimate_bandwidth(X, quantile=quantile, n_samples=n_samples, random_state=None)
+        finally:
+            np.random.set_state(saved)  # noqa: NPY002
+    else:
+        ours = estimate_bandwidth(X, quantile=quantile, n_samples=n_samples, random_state=random_state)
+        ref = sk.estimate_bandwidth(X, quantile=quantile, n_samples=n_samples, random_state=random_state)
+    assert isinstance(ours, np.float64)
+    # We search in float64; scikit-learn too (k-d tree), except its brute-force search
+    # (k = all points) of float32 data, which is float32.
+    assert ours == pytest.approx(ref, rel=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def test_kth_neighbour_blocked_equals_dense():
+    """The blocked top-k (several query and data blocks) against a dense sort."""
+    X = jnp.asarray(blobs(300, 2, seed=4), jnp.float32)
+    dense = jnp.sort(jnp.sum((X[:, None] - X[None]) ** 2, -1), axis=1)
+    for k in (1, 7, 150):
+        got = jc._kth_neighbour_sq_dist(X, k=k, query_block=64, data_block=100)
+        np.testing.assert_allclose(got, dense[:, k - 1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_get_bin_seeds_parity(dtype):
+    X = blobs(500, 3, seed=5).astype(dtype)
+    X[:5] = [[-0.2, 0.1, 0.3]] * 5  # bins at -0.0 and 0.0 are one bin
+    for bin_size, freq in [(1.0, 1), (2.5, 3), (np.float64(0.7), 2)]:
+        ours = get_bin_seeds(X, bin_size, freq)
+        ref = sk.get_bin_seeds(X, bin_size, freq)
+        assert ours.dtype == ref.dtype
+        np.testing.assert_array_equal(ours, ref)  # same seeds, same order
+    assert get_bin_seeds(X, 0) is X
+    distinct = X[5:]
+    with pytest.warns(UserWarning, match="Binning data failed with provided bin_size=0.000100"):
+        assert get_bin_seeds(distinct, 1e-4) is distinct
+
+
+# --------------------------------------------------------------------------- walkthrough
+
+
+def test_seed_walkthrough_3d_blobs():
+    rng = np.random.default_rng(0)
+    true = np.array([[2.0, 2.0, 3.0], [6.0, 7.0, 8.0], [5.0, 10.0, 13.0]])
+    X = np.concatenate([c + 0.6 * rng.standard_normal((40, 3)) for c in true])
+    bw = estimate_bandwidth(X, quantile=0.2, n_samples=500)
+    ms = MeanShift(bandwidth=bw, bin_seeding=True).fit(X)
+    assert len(ms.cluster_centers_) == 3
+    dist = np.linalg.norm(ms.cluster_centers_[:, None] - true[None], axis=-1)
+    assert np.all(dist.min(axis=1) < 0.5)
+    assert sorted(np.argmin(dist, axis=1).tolist()) == [0, 1, 2]
+    np.testing.assert_array_equal(np.bincount(ms.labels_), [40, 40, 40])
+    ref = sk.MeanShift(bandwidth=bw, bin_seeding=True).fit(X)
+    assert_same_clustering(ms, ref, bw)
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def test_dtypes_and_float64_precision():
+    X = blobs(300, 2, seed=6)
+    ref = sk.MeanShift(bandwidth=2.0).fit(X)
+    for dtype in (np.float32, np.float64):
+        ms = MeanShift(bandwidth=2.0).fit(X.astype(dtype))
+        assert ms.cluster_centers_.dtype == dtype
+        assert ms.labels_.dtype == np.intp
+        assert isinstance(ms.n_iter_, int)
+    # float64 is computed in float64 even with x64 off: agreement far below float32's eps.
+    ms = MeanShift(bandwidth=2.0).fit(X)
+    np.testing.assert_allclose(ms.cluster_centers_, ref.cluster_centers_, rtol=0, atol=1e-12)
+    ms = MeanShift(bandwidth=2.0).fit(np.round(X).astype(np.int64))
+    assert ms.cluster_centers_.dtype == np.float64  # integers become float64, as in scikit-learn
+    assert ms.predict(X[:3].astype(np.float32)).dtype == np.intp
+
+
+# ------------------------------------------------------------------------- extensions
+
+
+def test_sample_weight_equals_repeated_points():
+    X = blobs(120, 2, seed=7)
+    reps = np.random.default_rng(0).integers(1, 4, len(X))
+    ms_w = MeanShift(bandwidth=2.0).fit(X, sample_weight=reps)
+    ms_r = MeanShift(bandwidth=2.0, seeds=X).fit(np.repeat(X, reps, axis=0))
+    np.testing.assert_allclose(ms_w.cluster_centers_, ms_r.cluster_centers_, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(ms_w.labels_, ms_r.labels_[np.cumsum(reps) - reps])
+    # Zero weights remove points: the same as fitting without them.
+    w = (np.arange(len(X)) % 3 != 0).astype(float)
+    a = MeanShift(bandwidth=2.0, seeds=X[w > 0]).fit(X, sample_weight=w)
+    b = MeanShift(bandwidth=2.0).fit(X[w > 0])
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "epanechnikov"])
+def test_kernel_modes_come_from_the_core(kernel):
+    rng = np.random.default_rng(8)
+    X = np.concatenate([c + 0.7 * rng.standard_normal((70, 2)) for c in ([0, 0], [8, 0], [0, 8])])
+    ms = MeanShift(bandwidth=2.0, kernel=kernel, bin_seeding=True).fit(X)
+    res = jaxshift.find_modes(ms.cluster_centers_, X, bandwidth=2.0, kernel=kernel)
+    # The centres are fixed points of the core's step, and there is one per blob.
+    np.testing.assert_allclose(res.modes, ms.cluster_centers_, atol=2e-3)
+    assert len(ms.cluster_centers_) == 3
+    assert repr(ms) == f"MeanShift(bandwidth=2.0, bin_seeding=True, kernel={kernel!r})"
+
+
+def test_predict_shift_follows_the_mode():
+    """A point nearer a small cluster's centre but on the slope of a big one's mode."""
+    rng = np.random.default_rng(9)
+    big = rng.normal(0.0, 1.0, (400, 1))
+    small = rng.normal(6.0, 0.1, (30, 1))
+    X = np.concatenate([big, small])
+    ms = MeanShift(bandwidth=2.5).fit(X)
+    assert len(ms.cluster_centers_) == 2
+    q = np.array([[3.2]])
+    i_big = int(np.argmin(np.abs(ms.cluster_centers_[:, 0])))
+    assert ms.predict(q)[0] != i_big  # nearest centre: the small cluster's
+    assert ms.predict(q, shift=True)[0] == i_big  # the mode it climbs to: the big one
+    # Two code paths: climbing with the core's find_modes then taking the nearest centre.
+    modes = jaxshift.find_modes(q, X, bandwidth=2.5, kernel="flat", max_iter=301).modes
+    assert ms.predict(q, shift=True)[0] == int(np.argmin(np.abs(ms.cluster_centers_ - np.asarray(modes)[0])))
+    np.testing.assert_array_equal(ms.predict(X, shift=True), ms.labels_)
+
+
+def test_string_bandwidth_goes_through_jaxshift_bandwidth():
+    bandwidth_rules = pytest.importorskip("jaxshift.bandwidth")
+    X = blobs(300, 2, centres=3, seed=10)
+    ms = MeanShift(bandwidth="scott", bin_seeding=True).fit(X)
+    with jax.enable_x64(True):  # float64 data: the rule is computed in float64
+        h = np.asarray(bandwidth_rules.scott(X))
+    np.testing.assert_allclose(ms.bandwidth_, h, rtol=1e-12)
+    ref = MeanShift(bandwidth=h, bin_seeding=True).fit(X)
+    np.testing.assert_array_equal(ms.cluster_centers_, ref.cluster_centers_)
+    with pytest.raises(ValueError, match="'nope'"):
+        MeanShift(bandwidth="nope").fit(X)
+
+
+def test_per_feature_bandwidth_is_scaling():
+    """A [d] bandwidth equals a unit bandwidth on data divided by it."""
+    X = blobs(200, 2, seed=11)
+    h = np.array([2.0, 0.5])
+    a = MeanShift(bandwidth=h, bin_seeding=True, cluster_all=False).fit(X)
+    b = MeanShift(bandwidth=1.0, seeds=get_bin_seeds(X, h) / h, cluster_all=False).fit(X / h)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_ * h, rtol=1e-10)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+
+
+# ------------------------------------------------------------------- jit-able cluster()
+
+
+def test_cluster_under_jit_equals_host_path():
+    X = jnp.asarray(blobs(400, 3, seed=12, noise=0.05), jnp.float32)
+    seeds = jnp.asarray(get_bin_seeds(np.asarray(X), 2.0), jnp.float32)
+    run = jax.jit(functools.partial(cluster, capacity=64, cluster_all=False))
+    res = run(X, bandwidth=2.0, seeds=seeds)
+    host = MeanShift(bandwidth=2.0, seeds=np.asarray(seeds), cluster_all=False).fit(np.asarray(X))
+    k = int(res.n_clusters)
+    assert k == len(host.cluster_centers_) and not bool(res.overflow)
+    assert res.valid.tolist() == [True] * k + [False] * (64 - k)
+    np.testing.assert_allclose(res.centres[:k], host.cluster_centers_, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(res.labels, host.labels_)
+    assert int(res.n_iter) == host.n_iter_
+    np.testing.assert_array_equal(res.centres[k:], 0.0)
+
+
+def test_cluster_vmap_and_overflow():
+    X = jnp.asarray(blobs(200, 2, centres=4, std=0.5, seed=13), jnp.float32)
+    hs = jnp.array([0.5, 1.5, 30.0], jnp.float32)
+    batched = jax.vmap(lambda h: cluster(X, bandwidth=h, seeds=X, capacity=3))(hs)
+    for i, h in enumerate(np.asarray(hs)):
+        one = cluster(X, bandwidth=h, seeds=X, capacity=3)
+        for a, b in zip(batched, one, strict=True):
+            np.testing.assert_allclose(a[i], b, atol=1e-5)
+    host = MeanShift(bandwidth=0.5).fit(np.asarray(X))
+    assert int(batched.n_clusters[0]) == len(host.cluster_centers_) > 3
+    assert bool(batched.overflow[0])  # more clusters than capacity: said, not silent
+    np.testing.assert_allclose(batched.centres[0], host.cluster_centers_[:3], atol=1e-6)
+    assert int(batched.n_clusters[2]) == 1 and not bool(batched.overflow[2])
+
+
+# ----------------------------------------------------------------- estimator interface
+
+
+def test_clone_pipeline_gridsearch_pickle():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = blobs(150, 2, seed=14)
+    ms = MeanShift(bandwidth=0.5, bin_seeding=True, kernel="flat")
+    c = clone(ms)
+    assert c is not ms and c.get_params() == ms.get_params()
+    pipe = make_pipeline(StandardScaler(), MeanShift(bandwidth=0.5))
+    labels = pipe.fit_predict(X)
+    ref = sk.MeanShift(bandwidth=0.5).fit(StandardScaler().fit_transform(X))
+    np.testing.assert_array_equal(labels, ref.labels_)
+    np.testing.assert_array_equal(pipe.predict(X), ref.predict(StandardScaler().fit_transform(X)))
+
+    def score(est, X, y=None):
+        return -len(est.cluster_centers_)
+
+    gs = GridSearchCV(MeanShift(), {"bandwidth": [1.0, 3.0]}, scoring=score, cv=2).fit(X)
+    assert gs.best_params_ == {"bandwidth": 3.0}
+    fitted = MeanShift(bandwidth=2.0).fit(X)
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(again.predict(X), fitted.labels_)
+    assert ms.set_params(max_iter=5) is ms and ms.max_iter == 5
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        ms.set_params(nope=1)
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"bandwidth": -1.0}, r"'bandwidth' parameter of MeanShift .* Got -1.0"),
+        ({"bandwidth": 0}, r"'bandwidth' parameter of MeanShift .* Got 0"),
+        ({"max_iter": -1}, r"'max_iter' parameter of MeanShift .* Got -1"),
+        ({"max_iter": 2.5}, r"'max_iter' parameter of MeanShift .* Got 2.5"),
+        ({"min_bin_freq": 0}, r"'min_bin_freq' parameter of MeanShift .* Got 0"),
+        ({"bin_seeding": "yes"}, r"'bin_seeding' parameter of MeanShift .* Got 'yes'"),
+        ({"cluster_all": None}, r"'cluster_all' parameter of MeanShift .* Got None"),
+        ({"n_jobs": 1.5}, r"'n_jobs' parameter of MeanShift .* Got 1.5"),
+        ({"kernel": "square"}, r"kernel='square'"),
+        ({"seeds": [[0.0, 0.0, 0.0]]}, r"seeds has 3 features"),
+        ({"seeds": [[np.nan, 0.0]]}, r"seeds must be finite, got nan"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X = blobs(20, 2, seed=15)
+    with pytest.raises(ValueError, match=match):
+        MeanShift(**params).fit(X)
+
+
+def test_bad_data_and_usage():
+    X = blobs(20, 2, seed=16)
+    with pytest.raises(ValueError, match="X must be finite, got nan"):
+        MeanShift(bandwidth=1.0).fit(np.where(np.arange(40).reshape(20, 2) == 3, np.nan, X))
+    with pytest.raises(ValueError, match=r"X must be a 2-D array \[n, d\], got shape \(20,\)"):
+        MeanShift(bandwidth=1.0).fit(X[:, 0])
+    with pytest.raises(ValueError, match="X is empty"):
+        MeanShift(bandwidth=1.0).fit(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match=r"sample_weight must be non-negative, got -1.0 at index 0"):
+        MeanShift(bandwidth=1.0).fit(X, sample_weight=-np.ones(20))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \[20\]"):
+        MeanShift(bandwidth=1.0).fit(X, sample_weight=np.ones(3))
+    with pytest.raises(jc.NotFittedError, match="not fitted yet"):
+        MeanShift().predict(X)
+    ms = MeanShift(bandwidth=1.0).fit(X)
+    with pytest.raises(ValueError, match="X has 3 features, but MeanShift is expecting 2 features"):
+        ms.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"No point was within bandwidth=0.100000 of any seed"):
+        MeanShift(bandwidth=0.1, seeds=[[-90.0, -90.0]]).fit(X)
+    with pytest.raises(ValueError, match=r"'quantile' parameter of estimate_bandwidth .* Got 1.5"):
+        estimate_bandwidth(X, quantile=1.5)
+    with pytest.raises(ValueError, match=r"'n_samples' parameter of estimate_bandwidth .* Got 0"):
+        estimate_bandwidth(X, n_samples=0)
+    with pytest.raises(ValueError, match=r"capacity must be an integer >= 1, got 0"):
+        cluster(X, bandwidth=1.0, seeds=X, capacity=0)
