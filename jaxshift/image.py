@@ -51,9 +51,10 @@ Progress = Callable[[int, int], None]
 
 # Pixels per tile times window pixels: bounds the gathered windows of one tile
 # (``tile * (2r + 1)^2 * C`` values), whatever the image size.
-_WINDOW_BUDGET = 1 << 19
-# Pixels per host-side chunk: one jitted call, one progress update.
-_CHUNK_PIXELS = 1 << 16
+_WINDOW_BUDGET = 1 << 17
+# Pixels per row block of the first step: its accumulators stay in cache (measured on
+# 2 CPU cores: 8192 was ~1.6x faster than 65536, and faster than 2048).
+_CHUNK_PIXELS = 1 << 13
 
 
 # --------------------------------------------------------------------------- input
