@@ -74,14 +74,14 @@ class _Climb(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("kernel", "query_block", "data_block"))
-def _climb(seeds, data, bandwidth, weights, max_updates, tol, *, kernel, query_block, data_block):
+def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, kernel, query_block, data_block):
     """All seeds at once, scikit-learn's ``_mean_shift_single_seed`` semantics.
 
     A seed stops after the update that moved it by ``<= tol`` or after
     ``max_updates`` updates. Its intensity is what scikit-learn reports: the
     (weighted) number of points within one bandwidth of where it stood before its
     last update, i.e. the points whose mean it ended at. A seed with no point in
-    reach stays put with intensity 0.
+    reach stays put with intensity 0. ``frozen`` seeds (padding) never move.
     """
     m = seeds.shape[0]
     flat = kernel.power == 0
@@ -116,7 +116,7 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, *, kernel, query_b
 
     init = (
         seeds, seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), seeds.dtype),
-        jnp.zeros((m,), bool), jnp.asarray(0, jnp.int32),
+        jnp.zeros((m,), bool) if frozen is None else frozen, jnp.asarray(0, jnp.int32),
     )
     x, prev, n, count, _, _ = lax.while_loop(cond, body, init)
     if not flat:
@@ -391,17 +391,58 @@ def _as_bandwidth(h, d, owner, dtype):
     return arr if arr.ndim else h
 
 
+def _bucket(m):
+    """A padded size for ``m`` rows, so that new sizes seldom mean a new compilation:
+    the next power of two up to 2048, then the next multiple of 2048 (the hot loop
+    pads to its blocks anyway)."""
+    if m <= 2048:
+        return max(16, 1 << (m - 1).bit_length())
+    return -(-m // 2048) * 2048
+
+
+def _pad(a, size, fill_row=0):
+    """Pad the rows of ``a`` to ``size`` with copies of row ``fill_row``."""
+    extra = size - a.shape[0]
+    if extra <= 0:
+        return a
+    return np.concatenate([a, np.repeat(a[fill_row:fill_row + 1], extra, axis=0)])
+
+
+def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
+    """:func:`_climb` on NumPy arrays in ``X``'s dtype (float64 with x64 on), with
+    seeds and data padded to bucket sizes (frozen seeds, zero-weight points)."""
+    m, n = len(seeds), len(X)
+    dtype = X.dtype
+    w = np.ones(n, dtype) if weights is None else np.asarray(weights, dtype)
+    seeds_p = _pad(np.asarray(seeds, dtype), _bucket(m))
+    X_p = _pad(X, _bucket(n))
+    w_p = np.concatenate([w, np.zeros(len(X_p) - n, dtype)])
+    with _precision(dtype):
+        res = _climb(
+            jnp.asarray(seeds_p), jnp.asarray(X_p), jnp.asarray(bandwidth, dtype), jnp.asarray(w_p),
+            jnp.asarray(max_iter + 1, jnp.int32), jnp.asarray(1e-3 * np.asarray(bandwidth), dtype),
+            jnp.asarray(np.arange(len(seeds_p)) >= m),
+            kernel=kernel, query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
+        )
+        modes, n_updates, intensity = (np.asarray(a)[:m] for a in res)
+    return modes, n_updates, intensity
+
+
 def _nearest_host(X, centres, bandwidth):
-    """``(index, distance)`` of each row of ``X`` to its nearest centre, blocked in JAX."""
+    """``(index, squared distance, scaled)`` from each row of ``X`` to its nearest
+    centre, blocked in JAX (padded to bucket sizes)."""
     dtype = np.result_type(X.dtype, centres.dtype)
     h = np.asarray(bandwidth, dtype)
     scaled = h.ndim == 1
+    n, k = len(X), len(centres)
+    X_p = _pad(np.asarray(X, dtype), _bucket(n))
+    c_p = _pad(np.asarray(centres, dtype), _bucket(k))
     with _precision(dtype):
         arg, d2 = _nearest(
-            jnp.asarray(X, dtype), jnp.asarray(centres, dtype), jnp.ones((len(centres),), bool),
+            jnp.asarray(X_p), jnp.asarray(c_p), jnp.asarray(np.arange(len(c_p)) < k),
             jnp.asarray(h if scaled else 1.0, dtype), scaled=scaled,
         )
-        arg, d2 = np.asarray(arg), np.asarray(d2)
+        arg, d2 = np.asarray(arg)[:n], np.asarray(d2)[:n]
     return arg.astype(np.intp), d2, scaled
 
 
@@ -772,15 +813,7 @@ class MeanShift:
         if np.ndim(bandwidth) == 0 and bandwidth == 0:
             modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
         else:
-            with _precision(X.dtype):
-                res = _climb(
-                    jnp.asarray(seeds, X.dtype), jnp.asarray(X), jnp.asarray(bandwidth, X.dtype),
-                    jnp.ones((n,), X.dtype) if weights is None else jnp.asarray(weights),
-                    jnp.asarray(self.max_iter + 1, jnp.int32),
-                    jnp.asarray(1e-3 * np.asarray(bandwidth), X.dtype),
-                    kernel=kernel, query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
-                )
-                modes, n_updates, intensity = (np.asarray(a) for a in res)
+            modes, n_updates, intensity = _climb_host(seeds, X, weights, bandwidth, self.max_iter, kernel)
             n_iter = int(max(n_updates.max() - 1, 0))
         self.n_iter_ = n_iter
         found = intensity > 0
@@ -841,15 +874,9 @@ class MeanShift:
         if shift and not (np.ndim(self.bandwidth_) == 0 and self.bandwidth_ == 0):
             data = self._fit_X
             w = self._fit_weights
-            with _precision(data.dtype):
-                res = _climb(
-                    jnp.asarray(X, data.dtype), jnp.asarray(data), jnp.asarray(self.bandwidth_, data.dtype),
-                    jnp.ones((len(data),), data.dtype) if w is None else jnp.asarray(w),
-                    jnp.asarray(self.max_iter + 1, jnp.int32),
-                    jnp.asarray(1e-3 * np.asarray(self.bandwidth_), data.dtype),
-                    kernel=get_kernel(self._fit_kernel), query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
-                )
-                X = np.asarray(res.modes)
+            X, _, _ = _climb_host(
+                X.astype(data.dtype), data, w, self.bandwidth_, self.max_iter, get_kernel(self._fit_kernel)
+            )
         arg, _, _ = _nearest_host(X, self.cluster_centers_, self.bandwidth_)
         return arg
 
