@@ -67,6 +67,9 @@ class NotFittedError(ValueError, AttributeError):
 # --------------------------------------------------------------------------- JAX parts
 
 
+SEED_BLOCK = 32  # seeds per query block of the hot loop: blocks of converged seeds are skipped
+
+
 class _Climb(NamedTuple):
     modes: jax.Array  # [m, d]
     n_updates: jax.Array  # [m] int32: mean updates taken (scikit-learn's completed_iterations + 1)
@@ -91,34 +94,47 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     )
 
     def cond(state):
-        *_, converged, it = state
+        *_, converged, it, _ = state
         return (it < max_updates) & ~jnp.all(converged)
 
-    def body(state):
-        x, prev, n, count, converged, it = state
-        active = ~converged
-        s = sums(x, active=active)
+    def mean_step(y, active):
+        """``(new position, total weight)`` of the points ``y``."""
+        s = sums(y, active=active)
         ok = s.s > 0
         # The sum, then one division: for integer data exactly NumPy's mean (one rounding).
         # XLA rewrites a / broadcast(b) as a * (1 / b), two roundings: the barrier keeps
         # the division correctly rounded.
         total = s.t + s.s[:, None] * s.centre
         denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(ok, s.s, 1.0)[:, None], total.shape))
-        new = jnp.where(ok[:, None], total / denom, x)
+        return jnp.where(ok[:, None], total / denom, y), jnp.where(ok, s.s, 0.0)
+
+    def body(state):
+        x, prev, n, count, converged, it, order = state
+        # The last seeds to converge can take many more steps than the rest (100+ on a
+        # photo's colours): keep the moving ones first, so that the query blocks of
+        # the hot loop that hold only converged seeds are skipped.
+        perm = jnp.argsort(converged, stable=True)
+        x, prev, n, count, converged, order = (a[perm] for a in (x, prev, n, count, converged, order))
+        active = ~converged
+        new, weight = mean_step(x, active)
+        ok = weight > 0
         done = _within_tol(new - x, tol) | ~ok
         prev = jnp.where(active[:, None], x, prev)
         x = jnp.where(active[:, None], new, x)
         n = n + active.astype(n.dtype)
         if flat:
-            count = jnp.where(active, jnp.where(ok, s.s, 0.0), count)
+            count = jnp.where(active, weight, count)
         converged = converged | (active & done)
-        return x, prev, n, count, converged, it + 1
+        return x, prev, n, count, converged, it + 1, order
 
     init = (
         seeds, seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), seeds.dtype),
         jnp.zeros((m,), bool) if frozen is None else frozen, jnp.asarray(0, jnp.int32),
+        jnp.arange(m),
     )
-    x, prev, n, count, _, _ = lax.while_loop(cond, body, init)
+    x, prev, n, count, _, _, order = lax.while_loop(cond, body, init)
+    back = jnp.zeros((m,), order.dtype).at[order].set(jnp.arange(m))  # the inverse permutation
+    x, prev, n, count = (a[back] for a in (x, prev, n, count))
     if not flat:
         count = kernel_sums(
             prev, data, weights, bandwidth, get_kernel("flat"),
@@ -422,7 +438,7 @@ def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
             jnp.asarray(seeds_p), jnp.asarray(X_p), jnp.asarray(bandwidth, dtype), jnp.asarray(w_p),
             jnp.asarray(max_iter + 1, jnp.int32), jnp.asarray(1e-3 * np.asarray(bandwidth), dtype),
             jnp.asarray(np.arange(len(seeds_p)) >= m),
-            kernel=kernel, query_block=QUERY_BLOCK, data_block=DATA_BLOCK,
+            kernel=kernel, query_block=SEED_BLOCK, data_block=DATA_BLOCK,
         )
         modes, n_updates, intensity = (np.asarray(a)[:m] for a in res)
     return modes, n_updates, intensity
