@@ -310,8 +310,6 @@ def cluster(
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "cluster")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
-    if seeds.ndim != 2:
-        raise ValueError(f"seeds must be a 2-D array [m, d], got shape {seeds.shape}")
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
                     cluster_all, capacity=capacity, kernel=k, query_block=qb, data_block=db)
 
@@ -442,6 +440,24 @@ def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
         )
         modes, n_updates, intensity = (np.asarray(a)[:m] for a in res)
     return modes, n_updates, intensity
+
+
+def _deduplicate(X, weights):
+    """``(rows, weights, inverse)``: repeated rows (an image's pixel colours) merged
+    into one, weighted by their multiplicity (times their sample weights). The
+    kernel sums are the same (exactly, for integer-valued data) over fewer pairs.
+    ``inverse`` is ``None`` when there is too little to gain."""
+    if X.shape[0] < 2:
+        return X, weights, None
+    rows, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
+    if len(rows) > 0.8 * X.shape[0]:
+        return X, weights, None
+    inverse = inverse.reshape(-1)
+    if weights is None:
+        w = counts.astype(X.dtype)
+    else:
+        w = np.bincount(inverse, weights=weights, minlength=len(rows)).astype(X.dtype)
+    return rows.astype(X.dtype, copy=False), w, inverse
 
 
 def _nearest_host(X, centres, bandwidth):
@@ -810,6 +826,11 @@ class MeanShift:
         weights = None
         if sample_weight is not None:
             weights = np.asarray(_validate.weights(sample_weight, n, "sample_weight"), X.dtype)
+        seeds = self.seeds
+        if seeds is not None:  # checked before any work (a bandwidth estimate is quadratic)
+            seeds = np.asarray(_validate.points(seeds, d, "seeds")[0])
+            if seeds.shape[0] == 0:
+                raise ValueError(f"seeds is empty (shape {seeds.shape}); need at least one seed")
         bandwidth = self.bandwidth
         if bandwidth is None:
             bandwidth = estimate_bandwidth(X, n_jobs=self.n_jobs)
@@ -819,17 +840,14 @@ class MeanShift:
         else:
             bandwidth = _as_bandwidth(bandwidth, d, owner, X.dtype)
 
-        seeds = self.seeds
         if seeds is None:
             seeds = get_bin_seeds(X, bandwidth, self.min_bin_freq) if self.bin_seeding else X
-        seeds = np.asarray(_validate.points(seeds, d, "seeds")[0])
-        if seeds.shape[0] == 0:
-            raise ValueError(f"seeds is empty (shape {seeds.shape}); need at least one seed")
 
+        data, data_w, inverse = _deduplicate(X, weights)
         if np.ndim(bandwidth) == 0 and bandwidth == 0:
             modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
         else:
-            modes, n_updates, intensity = _climb_host(seeds, X, weights, bandwidth, self.max_iter, kernel)
+            modes, n_updates, intensity = _climb_host(seeds, data, data_w, bandwidth, self.max_iter, kernel)
             n_iter = int(max(n_updates.max() - 1, 0))
         self.n_iter_ = n_iter
         found = intensity > 0
@@ -839,14 +857,16 @@ class MeanShift:
                 " strategy                              or increase the bandwidth."
             )
         centres, _ = _merge_host(modes[found], intensity[found], bandwidth)
-        labels = self._labels(X, centres, bandwidth)
+        labels = self._labels(data, centres, bandwidth)
+        if inverse is not None:
+            labels = labels[inverse]
         self.cluster_centers_ = centres.astype(X.dtype, copy=False)
         self.labels_ = labels
         self.n_features_in_ = d
         self.bandwidth_ = bandwidth
         if columns is not None and all(isinstance(c, str) for c in columns):
             self.feature_names_in_ = np.asarray(list(columns), dtype=object)
-        self._fit_X, self._fit_weights, self._fit_kernel = X, weights, self.kernel
+        self._fit_X, self._fit_weights, self._fit_kernel = data, data_w, self.kernel
         return self
 
     def _labels(self, X, centres, bandwidth):

@@ -283,6 +283,19 @@ def test_sample_weight_equals_repeated_points():
     np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=0, atol=1e-10)
 
 
+def test_repeated_rows_are_clustered_once_with_the_same_result():
+    """Pixel-like data (few distinct integer colours, many repeats) is deduplicated
+    internally; the result is scikit-learn's on every row."""
+    rng = np.random.default_rng(17)
+    palette = rng.integers(0, 256, (60, 3))
+    X = palette[rng.integers(0, 60, 3000)].astype(np.uint8)
+    ours = MeanShift(bandwidth=40, bin_seeding=True, cluster_all=False).fit(X)
+    ref = sk.MeanShift(bandwidth=40, bin_seeding=True, cluster_all=False).fit(X)
+    assert len(ours._fit_X) == len(np.unique(X, axis=0))  # it did deduplicate
+    assert_same_clustering(ours, ref, 40)
+    np.testing.assert_array_equal(ours.cluster_centers_, ref.cluster_centers_)  # integer data: exact
+
+
 @pytest.mark.parametrize("kernel", ["gaussian", "epanechnikov"])
 def test_kernel_modes_come_from_the_core(kernel):
     rng = np.random.default_rng(8)
