@@ -24,8 +24,8 @@ def problems(draw):
     k = draw(st.integers(1, 3))
     centres = rng.uniform(-5, 5, size=(k, d))
     data = centres[rng.integers(0, k, n)] + rng.normal(size=(n, d)) * rng.uniform(0.2, 2.0)
-    per_feature = draw(st.booleans())
-    h = rng.uniform(0.5, 3.0, size=d) if per_feature else np.array(rng.uniform(0.5, 3.0))
+    # one value per feature, equal or not: the shapes (and compilations) stay few
+    h = rng.uniform(0.5, 3.0, size=d) if draw(st.booleans()) else np.full(d, rng.uniform(0.5, 3.0))
     # seeds: some data points (the classic choice), some off the data
     seeds = np.concatenate([data[:4], data[:4] + rng.normal(size=(4, d)) * 0.5])
     w = rng.uniform(0.1, 2.0, n) if draw(st.booleans()) else None
