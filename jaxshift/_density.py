@@ -41,8 +41,7 @@ def _kde(x, data, bandwidth, weights, *, kernel, log, query_block, data_block):
 
 def _public(x, data, bandwidth, kernel, weights, log, query_block, data_block):
     k = get_kernel(kernel)
-    query_block = _validate.positive_int(query_block, "query_block")
-    data_block = _validate.positive_int(data_block, "data_block")
+    query_block, data_block = _validate.block_sizes(query_block, data_block)
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=k)
     out = _kde(
         x, data, bandwidth, weights,

@@ -145,12 +145,6 @@ def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, query_block, 
     return jnp.concatenate([seeds[None], path], axis=0)
 
 
-def _blocks(query_block, data_block):
-    return (
-        _validate.positive_int(query_block, "query_block"),
-        _validate.positive_int(data_block, "data_block"),
-    )
-
 
 def shift(
     x: ArrayLike,
@@ -201,7 +195,7 @@ def shift(
         Comaniciu & Meer (2002); Fukunaga & Hostetler (1975).
     """
     k = get_kernel(kernel)
-    qb, db = _blocks(query_block, data_block)
+    qb, db = _validate.block_sizes(query_block, data_block)
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=shadow(k))
     out = _shift(x, data, bandwidth, weights, kernel=k, query_block=qb, data_block=db)
     return out[0] if single else out
@@ -265,7 +259,7 @@ def find_modes(
         ([0.5, 9.5], True)
     """
     k = get_kernel(kernel)
-    qb, db = _blocks(query_block, data_block)
+    qb, db = _validate.block_sizes(query_block, data_block)
     seeds, data, bandwidth, weights, single = _validate.inputs(
         seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
     )
@@ -319,7 +313,7 @@ def trajectory(
         [0.2..., 0.5, 0.5]
     """
     k = get_kernel(kernel)
-    qb, db = _blocks(query_block, data_block)
+    qb, db = _validate.block_sizes(query_block, data_block)
     steps = _validate.positive_int(steps, "steps", minimum=0)
     seeds, data, bandwidth, weights, single = _validate.inputs(
         seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)

@@ -131,6 +131,11 @@ def positive_int(v, name: str, *, minimum: int = 1):
     return int(v)
 
 
+def block_sizes(query_block, data_block):
+    """The static block sizes of the pairwise reduction, both Python ints ``>= 1``."""
+    return positive_int(query_block, "query_block"), positive_int(data_block, "data_block")
+
+
 def tolerance(tol, d: int, name: str = "tol"):
     """A non-negative finite scalar or ``[d]`` vector."""
     tol = _asarray(tol, name)

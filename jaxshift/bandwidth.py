@@ -266,12 +266,6 @@ def _lscv_jit(data, h, w, *, query_block, data_block):
     return _lscv(data, h, w, query_block, data_block)
 
 
-def _blocks(query_block, data_block):
-    return (
-        _validate.positive_int(query_block, "query_block"),
-        _validate.positive_int(data_block, "data_block"),
-    )
-
 
 def loo_log_likelihood(
     data: ArrayLike,
@@ -322,7 +316,7 @@ def loo_log_likelihood(
         0.0
     """
     k = get_kernel(kernel)
-    qb, db = _blocks(query_block, data_block)
+    qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
     h = _as_bandwidth(_bandwidth_arg(bandwidth, data.shape[1]), data.shape[1], data.dtype)
     return _loo_jit(data, h, w, kernel=k, query_block=qb, data_block=db)
@@ -372,7 +366,7 @@ def lscv(
     k = get_kernel(kernel)
     if k.name != "gaussian":
         raise ValueError(f"kernel={kernel!r}: lscv has a closed form only for the gaussian kernel")
-    qb, db = _blocks(query_block, data_block)
+    qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
     h = _as_bandwidth(_bandwidth_arg(bandwidth, data.shape[1]), data.shape[1], data.dtype)
     return _lscv_jit(data, h, w, query_block=qb, data_block=db)
@@ -571,7 +565,7 @@ def select(
     if not isinstance(per_feature, (bool, np.bool_)):
         raise ValueError(f"per_feature must be True or False, got {per_feature!r}")
     max_iter = _validate.positive_int(max_iter, "max_iter", minimum=0)
-    qb, db = _blocks(query_block, data_block)
+    qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
     dtype = data.dtype
     if tol is None:
