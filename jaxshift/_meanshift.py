@@ -41,8 +41,12 @@ def _step(x, data, bandwidth, weights, *, kernel, query_block, data_block, activ
         with_mean=True, active=active, query_block=query_block, data_block=data_block,
     )
     ok = sums.s > 0
-    mean = sums.centre + sums.t / jnp.where(ok, sums.s, 1.0)[:, None]
-    return jnp.where(ok[:, None], mean, x)
+    # The weighted sum, then one division: on integer data exactly NumPy's mean. XLA on
+    # CPU rewrites a / broadcast(b) as a * (1 / b), rounding twice; the barrier keeps the
+    # division correctly rounded.
+    total = sums.t + sums.s[:, None] * sums.centre
+    denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(ok, sums.s, 1.0)[:, None], total.shape))
+    return jnp.where(ok[:, None], total / denom, x)
 
 
 _STATIC = ("kernel", "query_block", "data_block")
@@ -117,22 +121,29 @@ def _find_modes_loop(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, 
     )
 
     def cond(state):
-        _, _, converged, it = state
+        _, _, converged, _, it = state
         return (it < max_iter) & ~jnp.all(converged)
 
     def body(state):
-        x, n_iter, converged, it = state
+        x, n_iter, converged, order, it = state
+        # The last seeds to converge can take many more steps than the rest: keep the
+        # moving ones first, so the query blocks holding only frozen seeds are skipped.
+        perm = jnp.argsort(converged, stable=True)
+        x, n_iter, converged, order = x[perm], n_iter[perm], converged[perm], order[perm]
         active = ~converged
         new = step(x, active=active)
         done = _within_tol(new - x, tol)
         x = jnp.where(active[:, None], new, x)
         n_iter = n_iter + active.astype(n_iter.dtype)
         converged = converged | (active & done)
-        return x, n_iter, converged, it + 1
+        return x, n_iter, converged, order, it + 1
 
-    init = (seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), bool), jnp.asarray(0, jnp.int32))
-    x, n_iter, converged, _ = lax.while_loop(cond, body, init)
-    return Modes(x, n_iter, converged)
+    init = (
+        seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), bool), jnp.arange(m), jnp.asarray(0, jnp.int32)
+    )
+    x, n_iter, converged, order, _ = lax.while_loop(cond, body, init)
+    back = jnp.zeros((m,), order.dtype).at[order].set(jnp.arange(m))  # inverse permutation
+    return Modes(x[back], n_iter[back], converged[back])
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC + ("steps",))

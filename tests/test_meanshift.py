@@ -169,3 +169,15 @@ def test_trajectory_is_repeated_shift_and_differentiable(x64):
     assert float(g) == pytest.approx(float(fd), rel=1e-5)
     gd = jax.grad(lambda y: jnp.sum(jaxshift.trajectory(seeds, y, bandwidth=1.1, steps=2)[-1]))(jnp.asarray(data))
     assert gd.shape == data.shape and bool(jnp.all(jnp.isfinite(gd)))
+
+
+def test_flat_step_on_integer_data_is_numpys_mean_exactly(x64):
+    """Pixel-like data: the neighbour set (<= radius) and the mean are both exact."""
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 12, size=(400, 3)).astype(np.float64)
+    x = data[:60]
+    ours = np.asarray(jaxshift.shift(x, data, bandwidth=3.0, kernel="flat"))
+    d2 = ((x[:, None] - data[None]) ** 2).sum(-1)
+    expected = np.stack([data[row <= 9.0].mean(axis=0) for row in d2])
+    np.testing.assert_array_equal(ours, expected)
+    assert (d2 == 9.0).any()  # points exactly one bandwidth away exist, and count
