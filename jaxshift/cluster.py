@@ -305,8 +305,7 @@ def cluster(
     """
     k = get_kernel(kernel)
     capacity = _validate.positive_int(capacity, "capacity")
-    qb = _validate.positive_int(query_block, "query_block")
-    db = _validate.positive_int(data_block, "data_block")
+    qb, db = _validate.block_sizes(query_block, data_block)
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "cluster")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
