@@ -199,8 +199,8 @@ def shift(
     Examples:
         >>> import jax.numpy as jnp
         >>> data = jnp.array([[0.0], [1.0], [5.0]])
-        >>> shift(jnp.array([0.2]), data, bandwidth=2.0, kernel="flat")
-        Array([0.5], dtype=float32)
+        >>> shift(jnp.array([0.2]), data, bandwidth=2.0, kernel="flat").tolist()
+        [0.5]
 
     References:
         Comaniciu & Meer (2002); Fukunaga & Hostetler (1975).

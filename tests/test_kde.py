@@ -233,8 +233,9 @@ def test_float32_agrees_with_float64(name):
 
 def test_dtypes():
     data = np.arange(12, dtype=np.uint8).reshape(6, 2)
-    assert jaxshift.kde(data, data, bandwidth=2).dtype == jnp.float32
-    assert jaxshift.kde(data.astype(np.float64), data, bandwidth=2.0).dtype == jnp.float32  # x64 off
+    default = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32  # float64 needs x64
+    assert jaxshift.kde(data, data, bandwidth=2).dtype == default  # integers: the default float
+    assert jaxshift.kde(data.astype(np.float64), data, bandwidth=2.0).dtype == default
     with jax.enable_x64(True):
         assert jaxshift.kde(data.astype(np.float64), data, bandwidth=2.0).dtype == jnp.float64
         assert jaxshift.kde(data.astype(np.float32), data.astype(np.float32), bandwidth=2.0).dtype == jnp.float32
