@@ -401,6 +401,30 @@ def _add_progress(p):
                    help="no progress bar")
 
 
+def _compilation_cache():
+    """Keep compiled XLA programs between runs: a one-shot command is mostly compilation.
+
+    ``$JAXSHIFT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/jaxshift/xla``, ``~/.cache/...``)
+    chooses the folder, ``JAXSHIFT_CACHE_DIR=off`` turns it off, and a cache the user
+    configured for JAX (``JAX_COMPILATION_CACHE_DIR``) is left as it is.
+    """
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    path = os.environ.get("JAXSHIFT_CACHE_DIR")
+    if path is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "jaxshift", "xla")
+    if path.strip().lower() in ("", "0", "off", "no", "none"):
+        return
+    import jax
+
+    try:
+        jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    except (AttributeError, ValueError):  # a JAX without the persistent cache: compile as usual
+        pass
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failure, 2 usage)."""
     parser = _parser()
@@ -409,6 +433,7 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     prog = f"jaxshift {args.command}"
+    _compilation_cache()
     try:
         return args.func(args)
     except _Fail as exc:

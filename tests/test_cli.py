@@ -14,11 +14,14 @@ from jaxshift import cli
 from jaxshift.image import load_image, save_image
 
 
-def run(*args, cwd):
-    """Run the installed ``jaxshift`` script (or ``python -m jaxshift.cli`` without one)."""
+def run(*args, cwd, cache=None):
+    """Run the installed ``jaxshift`` script (or ``python -m jaxshift.cli`` without one),
+    with its compilation cache inside ``cwd`` (or at ``cache``) rather than in ``~/.cache``."""
     exe = shutil.which("jaxshift")
     cmd = [exe] if exe else [sys.executable, "-m", "jaxshift.cli"]
     env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    env["JAXSHIFT_CACHE_DIR"] = str(cache if cache is not None else os.path.join(cwd, "xla-cache"))
     return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -159,3 +162,15 @@ def test_progress_bar_draws_after_the_delay_only():
     with cli._Progress("auto", quiet, delay=0.0) as bar:  # auto: only on a terminal
         time.sleep(0.3)
     assert quiet.getvalue() == ""
+
+
+def test_compilation_cache_is_kept_between_runs_and_can_be_turned_off(workdir, tmp_path):
+    pts = tmp_path / "p.csv"
+    pts.write_text("x,y\n0,0\n0.2,0.1\n5,5\n5.1,5.2\n")
+    cache = tmp_path / "cache"
+    res = run("cluster", pts, "--bandwidth", "1", cwd=tmp_path, cache=cache)
+    assert res.returncode == 0, res.stderr
+    assert any(cache.iterdir())  # compiled programs were stored for the next run
+    off = run("cluster", pts, "--bandwidth", "1", cwd=tmp_path, cache="off")
+    assert off.returncode == 0, off.stderr
+    assert not (tmp_path / "off").exists() and off.stdout == res.stdout
