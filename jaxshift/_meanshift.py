@@ -33,9 +33,15 @@ class Modes(NamedTuple):
     converged: jax.Array
 
 
-def _step(x, data, bandwidth, weights, *, kernel, query_block, data_block, active=None):
-    """One mean-shift step for ``x`` ``[m, d]``; a point with no data within the
-    kernel's support (zero total weight) stays where it is, as in scikit-learn."""
+def _mean_step(x, data, bandwidth, weights, *, kernel, query_block, data_block, active=None):
+    """One mean-shift step for ``x`` ``[m, d]`` and the kernel weight behind it.
+
+    Returns ``(new [m, d], weight [m])``: ``weight`` is the total kernel weight at
+    ``x`` up to a positive per-point factor (exactly the total for compact kernels:
+    for the flat kernel, the weight of the points within one bandwidth); 0 where no
+    data is within the kernel's support, and such a point stays where it is, as in
+    scikit-learn.
+    """
     sums = kernel_sums(
         x, data, weights, bandwidth, kernel,
         with_mean=True, active=active, query_block=query_block, data_block=data_block,
@@ -46,7 +52,14 @@ def _step(x, data, bandwidth, weights, *, kernel, query_block, data_block, activ
     # division correctly rounded.
     total = sums.t + sums.s[:, None] * sums.centre
     denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(ok, sums.s, 1.0)[:, None], total.shape))
-    return jnp.where(ok[:, None], total / denom, x)
+    return jnp.where(ok[:, None], total / denom, x), jnp.where(ok, sums.s, 0.0)
+
+
+def _step(x, data, bandwidth, weights, *, kernel, query_block, data_block, active=None):
+    """One mean-shift step for ``x`` ``[m, d]`` (see :func:`_mean_step`)."""
+    return _mean_step(
+        x, data, bandwidth, weights, kernel=kernel, query_block=query_block, data_block=data_block, active=active
+    )[0]
 
 
 _STATIC = ("kernel", "query_block", "data_block")

@@ -40,7 +40,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._meanshift import _within_tol
+from ._meanshift import _mean_step, _within_tol
 from ._pairwise import DATA_BLOCK, QUERY_BLOCK, _blocks, kernel_sums
 from .kernels import Kernel, get_kernel, shadow
 
@@ -88,25 +88,14 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     """
     m = seeds.shape[0]
     flat = kernel.power == 0
-    sums = functools.partial(
-        kernel_sums, data=data, weights=weights, bandwidth=bandwidth, kernel=kernel,
-        with_mean=True, query_block=query_block, data_block=data_block,
+    step = functools.partial(
+        _mean_step, data=data, bandwidth=bandwidth, weights=weights, kernel=kernel,
+        query_block=query_block, data_block=data_block,
     )
 
     def cond(state):
         *_, converged, it, _ = state
         return (it < max_updates) & ~jnp.all(converged)
-
-    def mean_step(y, active):
-        """``(new position, total weight)`` of the points ``y``."""
-        s = sums(y, active=active)
-        ok = s.s > 0
-        # The sum, then one division: for integer data exactly NumPy's mean (one rounding).
-        # XLA rewrites a / broadcast(b) as a * (1 / b), two roundings: the barrier keeps
-        # the division correctly rounded.
-        total = s.t + s.s[:, None] * s.centre
-        denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(ok, s.s, 1.0)[:, None], total.shape))
-        return jnp.where(ok[:, None], total / denom, y), jnp.where(ok, s.s, 0.0)
 
     def body(state):
         x, prev, n, count, converged, it, order = state
@@ -116,7 +105,7 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
         perm = jnp.argsort(converged, stable=True)
         x, prev, n, count, converged, order = (a[perm] for a in (x, prev, n, count, converged, order))
         active = ~converged
-        new, weight = mean_step(x, active)
+        new, weight = step(x, active=active)
         ok = weight > 0
         done = _within_tol(new - x, tol) | ~ok
         prev = jnp.where(active[:, None], x, prev)
