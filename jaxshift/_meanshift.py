@@ -11,7 +11,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._pairwise import DATA_BLOCK, QUERY_BLOCK, kernel_sums
+from . import _pairwise
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = ["Modes", "shift", "find_modes", "trajectory"]
@@ -33,41 +33,78 @@ class Modes(NamedTuple):
     converged: jax.Array
 
 
-def _mean_step(x, data, bandwidth, weights, *, kernel, query_block, data_block, active=None):
-    """One mean-shift step for ``x`` ``[m, d]`` and the kernel weight behind it.
+class Climb(NamedTuple):
+    """Everything the one driver, :func:`climb`, knows at the end.
 
-    Returns ``(new [m, d], weight [m])``: ``weight`` is the total kernel weight at
-    ``x`` up to a positive per-point factor (exactly the total for compact kernels:
-    for the flat kernel, the weight of the points within one bandwidth); 0 where no
-    data is within the kernel's support, and such a point stays where it is, as in
-    scikit-learn.
+    Attributes:
+        modes: ``[m, d]`` where each seed ended.
+        n_iter: ``[m]`` int32, the mean-shift updates each seed took.
+        converged: ``[m]`` bool, the last update moved the seed by at most ``tol``
+            and it had data within the kernel's reach.
+        prev: ``[m, d]`` where each seed stood before its last update.
+        weight: ``[m]`` the kernel weight at ``prev`` (for the flat kernel, the weight
+            of the points within one bandwidth: scikit-learn's intensity); 0 where no
+            data was in reach.
+        pairs: ``[]`` the query-data pairs the hot loop evaluated (whole blocks).
     """
-    sums = kernel_sums(
-        x, data, weights, bandwidth, kernel,
-        with_mean=True, active=active, query_block=query_block, data_block=data_block,
+
+    modes: jax.Array
+    n_iter: jax.Array
+    converged: jax.Array
+    prev: jax.Array
+    weight: jax.Array
+    pairs: jax.Array
+
+
+class _Plan(NamedTuple):
+    data: _pairwise.DataPlan
+    query_block: int
+    pruned: bool
+
+
+def _plan(data, weights, m, *, algorithm, query_block, data_block) -> _Plan:
+    """The data side of the hot loop for ``m`` queries, built once per data set."""
+    n, d = data.shape
+    algo = _pairwise.choose_algorithm(algorithm, m, n, d)
+    qb, db = _pairwise.block_shape(algo, query_block, data_block)
+    pruned = algo == "pruned"
+    return _Plan(_pairwise.plan_data(data, weights.astype(data.dtype), data_block=db, pruned=pruned), qb, pruned)
+
+
+def _mean_step(x, plan: _Plan, bandwidth, *, kernel, active=None):
+    """One mean-shift step for ``x`` ``[m, d]``: ``(new [m, d], weight [m], pairs [])``.
+
+    ``weight`` is the total kernel weight at ``x`` up to a positive per-point factor
+    (exactly the total for compact kernels: for the flat kernel, the weight of the
+    points within one bandwidth); 0 where no data is within the kernel's support, and
+    such a point stays where it is, as in scikit-learn.
+    """
+    sums = _pairwise.sums_against(
+        x, plan.data, bandwidth, kernel, with_mean=True, active=active,
+        query_block=plan.query_block, pruned=plan.pruned,
     )
     ok = sums.s > 0
     # The weighted sum, then one division: on integer data exactly NumPy's mean. XLA on
     # CPU rewrites a / broadcast(b) as a * (1 / b), rounding twice; the barrier keeps the
     # division correctly rounded.
-    total = sums.t + sums.s[:, None] * sums.centre
+    total = sums.t + sums.s[:, None] * sums.anchor
     denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(ok, sums.s, 1.0)[:, None], total.shape))
-    return jnp.where(ok[:, None], total / denom, x), jnp.where(ok, sums.s, 0.0)
+    return jnp.where(ok[:, None], total / denom, x), jnp.where(ok, sums.s, 0.0), sums.pairs
 
 
-def _step(x, data, bandwidth, weights, *, kernel, query_block, data_block, active=None):
-    """One mean-shift step for ``x`` ``[m, d]`` (see :func:`_mean_step`)."""
-    return _mean_step(
-        x, data, bandwidth, weights, kernel=kernel, query_block=query_block, data_block=data_block, active=active
-    )[0]
+def _step(x, data, bandwidth, weights, *, kernel, algorithm, query_block, data_block):
+    """One mean-shift step of ``x`` ``[m, d]`` against ``data`` (plan built here)."""
+    plan = _plan(data, weights, x.shape[0], algorithm=algorithm, query_block=query_block, data_block=data_block)
+    return _mean_step(x, plan, bandwidth, kernel=kernel)[0]
 
 
-_STATIC = ("kernel", "query_block", "data_block")
+_STATIC = ("kernel", "algorithm", "query_block", "data_block")
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def _shift(x, data, bandwidth, weights, *, kernel, query_block, data_block):
-    return _step(x, data, bandwidth, weights, kernel=kernel, query_block=query_block, data_block=data_block)
+def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block=None, data_block=None):
+    return _step(x, data, bandwidth, weights, kernel=kernel, algorithm=algorithm,
+                 query_block=query_block, data_block=data_block)
 
 
 def _within_tol(delta, tol):
@@ -79,8 +116,92 @@ def _within_tol(delta, tol):
     return jnp.sum(r * r, axis=-1) <= 1.0
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6))
-def _at_fixed_point(modes, data, bandwidth, weights, kernel, query_block, data_block):
+def _row_hash(x):
+    """``(hash [m] uint32, bits [m, d])``: the rows' bit patterns and a hash of them;
+    rows with equal bits have equal hashes."""
+    bits = lax.bitcast_convert_type(x, jnp.uint64 if x.dtype == jnp.float64 else jnp.uint32)
+    words = bits if x.dtype != jnp.float64 else (bits ^ (bits >> 32))
+    h = jnp.zeros(x.shape[:1], jnp.uint32)
+    for f in range(x.shape[1]):
+        h = (h * jnp.uint32(0x9E3779B1)) ^ words[:, f].astype(jnp.uint32)
+        h = h ^ (h >> 15)
+    return h, bits
+
+
+def _duplicates(x, active):
+    """``(dup [m] bool, rep [m] int32)``: active rows bit-identical to another active row
+    (all but one of each group) and, for each, a row of its group that stays."""
+    m = x.shape[0]
+    h, bits = _row_hash(x)
+    order = jnp.lexsort((h, ~active))
+    b, a = bits[order], active[order]
+    same = jnp.concatenate([jnp.zeros((1,), bool), a[1:] & a[:-1] & jnp.all(b[1:] == b[:-1], axis=1)])
+    prev = jnp.concatenate([order[:1], order[:-1]])
+    dup = jnp.zeros((m,), bool).at[order].set(same)
+    rep = jnp.arange(m, dtype=jnp.int32).at[order].set(jnp.where(same, prev, order).astype(jnp.int32))
+    return dup, rep
+
+
+def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel, algorithm="auto",
+          query_block=None, data_block=None) -> Climb:
+    """The one mean-shift driver: every seed at once, in a ``lax.while_loop``.
+
+    A seed stops after the update that moved it by at most ``tol`` (converged), when
+    no data is within the kernel's reach (it stays put, weight 0, not converged, as
+    scikit-learn drops such seeds), or after ``max_iter`` updates. Its cost follows the
+    moving seeds: stopped seeds are sorted behind the moving ones and their query blocks
+    skipped, and moving seeds that became bit-identical (identical points take
+    identical steps) are merged into one representative, whose result they share at
+    the end (``n_iter`` stays per seed: they had taken the same number of steps when
+    they met). With every point a seed, thousands of seeds collapse to a few hundred
+    within a few steps. ``frozen`` ``[m]`` bool marks seeds that never move (padding).
+    Not differentiable (see :func:`_find_modes` for the implicit derivative).
+    """
+    m = seeds.shape[0]
+    plan = _plan(data, weights, m, algorithm=algorithm, query_block=query_block, data_block=data_block)
+    idx = jnp.arange(m, dtype=jnp.int32)
+    dtype = seeds.dtype
+
+    def cond(state):
+        return (state["it"] < max_iter) & ~jnp.all(state["stopped"] | (state["rep"] != idx))
+
+    def body(state):
+        x = state["x"]
+        active = ~state["stopped"] & (state["rep"] == idx)
+        dup, rep = _duplicates(x, active)
+        active = active & ~dup
+        new, weight, pairs = _mean_step(x, plan, bandwidth, kernel=kernel, active=active)
+        ok = weight > 0
+        done = _within_tol(new - x, tol)
+        return dict(
+            x=jnp.where(active[:, None], new, x),
+            prev=jnp.where(active[:, None], x, state["prev"]),
+            n_iter=state["n_iter"] + active.astype(jnp.int32),
+            weight=jnp.where(active, weight, state["weight"]),
+            converged=state["converged"] | (active & done & ok),
+            stopped=state["stopped"] | (active & (done | ~ok)),
+            rep=jnp.where(dup, rep, state["rep"]),
+            it=state["it"] + 1,
+            pairs=state["pairs"] + pairs,
+        )
+
+    init = dict(
+        x=seeds, prev=seeds, n_iter=jnp.zeros((m,), jnp.int32), weight=jnp.zeros((m,), dtype),
+        converged=jnp.zeros((m,), bool),
+        stopped=jnp.zeros((m,), bool) if frozen is None else jnp.asarray(frozen, bool),
+        rep=idx, it=jnp.asarray(0, jnp.int32), pairs=jnp.zeros((), dtype),
+    )
+    out = lax.while_loop(cond, body, init)
+    # A merged seed follows a chain of representatives to one that kept moving.
+    root = lax.while_loop(lambda r: jnp.any(r[r] != r), lambda r: r[r], out["rep"])
+    return Climb(
+        out["x"][root], out["n_iter"][root], out["converged"][root], out["prev"][root],
+        out["weight"][root], out["pairs"],
+    )
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6, 7))
+def _at_fixed_point(modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block):
     """The identity on converged ``modes``, with the implicit derivative of the fixed point.
 
     A mode satisfies ``x* = m(x*; data, h, w)``, so
@@ -95,13 +216,14 @@ def _at_fixed_point(modes, data, bandwidth, weights, kernel, query_block, data_b
 
 
 @_at_fixed_point.defjvp
-def _at_fixed_point_jvp(kernel, query_block, data_block, primals, tangents):
+def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tangents):
     x, data, bandwidth, weights = primals
     _, ddata, dh, dw = tangents
     m, d = x.shape
 
     def step(y, dd, hh, ww):
-        return _step(y, dd, hh, ww, kernel=kernel, query_block=query_block, data_block=data_block)
+        return _step(y, dd, hh, ww, kernel=kernel, algorithm=algorithm, query_block=query_block,
+                     data_block=data_block)
 
     eye = jnp.eye(d, dtype=x.dtype)
     cols = jax.vmap(
@@ -114,60 +236,29 @@ def _at_fixed_point_jvp(kernel, query_block, data_block, primals, tangents):
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, query_block, data_block):
+def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, algorithm, query_block, data_block):
     # The loop sees no tangents (it cannot be reverse-differentiated); derivatives of
     # the modes come from the implicit function theorem at the fixed point instead.
-    res = _find_modes_loop(
+    res = climb(
         lax.stop_gradient(seeds), lax.stop_gradient(data), lax.stop_gradient(bandwidth),
         lax.stop_gradient(weights), max_iter, lax.stop_gradient(tol),
-        kernel=kernel, query_block=query_block, data_block=data_block,
+        kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block,
     )
-    modes = _at_fixed_point(res.modes, data, bandwidth, weights, kernel, query_block, data_block)
-    return Modes(modes, res.n_iter, res.converged)
-
-
-def _find_modes_loop(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, query_block, data_block):
-    m = seeds.shape[0]
-    step = functools.partial(
-        _step, data=data, bandwidth=bandwidth, weights=weights,
-        kernel=kernel, query_block=query_block, data_block=data_block,
-    )
-
-    def cond(state):
-        _, _, converged, _, it = state
-        return (it < max_iter) & ~jnp.all(converged)
-
-    def body(state):
-        x, n_iter, converged, order, it = state
-        # The last seeds to converge can take many more steps than the rest: keep the
-        # moving ones first, so the query blocks holding only frozen seeds are skipped.
-        perm = jnp.argsort(converged, stable=True)
-        x, n_iter, converged, order = x[perm], n_iter[perm], converged[perm], order[perm]
-        active = ~converged
-        new = step(x, active=active)
-        done = _within_tol(new - x, tol)
-        x = jnp.where(active[:, None], new, x)
-        n_iter = n_iter + active.astype(n_iter.dtype)
-        converged = converged | (active & done)
-        return x, n_iter, converged, order, it + 1
-
-    init = (
-        seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), bool), jnp.arange(m), jnp.asarray(0, jnp.int32)
-    )
-    x, n_iter, converged, order, _ = lax.while_loop(cond, body, init)
-    back = jnp.zeros((m,), order.dtype).at[order].set(jnp.arange(m))  # inverse permutation
-    return Modes(x[back], n_iter[back], converged[back])
+    modes = _at_fixed_point(res.modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block)
+    return Modes(modes, res.n_iter, res.converged), res.pairs
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC + ("steps",))
-def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, query_block, data_block):
+def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, algorithm, query_block, data_block):
+    plan = _plan(data, weights, seeds.shape[0], algorithm=algorithm, query_block=query_block,
+                 data_block=data_block)
+
     def body(x, _):
-        new = _step(x, data, bandwidth, weights, kernel=kernel, query_block=query_block, data_block=data_block)
+        new = _mean_step(x, plan, bandwidth, kernel=kernel)[0]
         return new, new
 
     _, path = lax.scan(body, seeds, None, length=steps)
     return jnp.concatenate([seeds[None], path], axis=0)
-
 
 
 def shift(
@@ -177,8 +268,9 @@ def shift(
     bandwidth: ArrayLike,
     kernel: str | Kernel = "gaussian",
     weights: ArrayLike | None = None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    algorithm: str = "auto",
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> jax.Array:
     r"""One mean-shift step.
 
@@ -200,7 +292,9 @@ def shift(
             :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
         weights: ``[n]`` non-negative sample weights (default all 1).
-        query_block, data_block: block sizes (static); memory is
+        algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static): how the hot loop
+            visits the data (see :func:`~jaxshift.kde`); same results to rounding.
+        query_block, data_block: block sizes (static; default per algorithm); memory is
             ``O(query_block * data_block)``.
 
     Returns:
@@ -220,8 +314,9 @@ def shift(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
+    _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=shadow(k))
-    out = _shift(x, data, bandwidth, weights, kernel=k, query_block=qb, data_block=db)
+    out = _shift(x, data, bandwidth, weights, kernel=k, algorithm=algorithm, query_block=qb, data_block=db)
     return out[0] if single else out
 
 
@@ -234,8 +329,9 @@ def find_modes(
     weights: ArrayLike | None = None,
     max_iter: int = 300,
     tol: ArrayLike | None = None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    algorithm: str = "auto",
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> Modes:
     """Run mean shift from every seed at once until each converges.
 
@@ -267,7 +363,8 @@ def find_modes(
         tol: convergence threshold, scalar or ``[d]``; default ``1e-3 * bandwidth``
             (scikit-learn's). A scalar compares the Euclidean length of the step
             (``<= tol``, as scikit-learn); a vector compares ``|step / tol| <= 1``.
-        query_block, data_block: block sizes (static).
+        algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), as :func:`~jaxshift.kde`.
+        query_block, data_block: block sizes (static; default per algorithm).
 
     Returns:
         :class:`Modes` ``(modes, n_iter, converged)``.
@@ -284,6 +381,7 @@ def find_modes(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
+    _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
     seeds, data, bandwidth, weights, single = _validate.inputs(
         seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
     )
@@ -291,9 +389,9 @@ def find_modes(
         if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     tol = 1e-3 * bandwidth if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
-    res = _find_modes(
+    res, _ = _find_modes(
         seeds, data, bandwidth, weights, jnp.asarray(max_iter, jnp.int32), tol,
-        kernel=k, query_block=qb, data_block=db,
+        kernel=k, algorithm=algorithm, query_block=qb, data_block=db,
     )
     if single:
         return Modes(res.modes[0], res.n_iter[0], res.converged[0])
@@ -308,8 +406,9 @@ def trajectory(
     steps: int,
     kernel: str | Kernel = "gaussian",
     weights: ArrayLike | None = None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    algorithm: str = "auto",
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> jax.Array:
     """The path of ``steps`` mean-shift steps from each seed (``lax.scan``).
 
@@ -325,7 +424,8 @@ def trajectory(
         steps: number of steps (static, ``>= 0``).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
         weights: ``[n]`` non-negative sample weights.
-        query_block, data_block: block sizes (static).
+        algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), as :func:`~jaxshift.kde`.
+        query_block, data_block: block sizes (static; default per algorithm).
 
     Returns:
         ``[steps + 1, m, d]`` (``[steps + 1, d]`` for one seed); entry 0 is the seeds.
@@ -338,9 +438,11 @@ def trajectory(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
+    _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
     steps = _validate.positive_int(steps, "steps", minimum=0)
     seeds, data, bandwidth, weights, single = _validate.inputs(
         seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
     )
-    path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, query_block=qb, data_block=db)
+    path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, algorithm=algorithm,
+                       query_block=qb, data_block=db)
     return path[:, 0] if single else path

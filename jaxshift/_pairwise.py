@@ -1,18 +1,52 @@
 """The one hot loop: blocked, kernel-weighted sums of queries against data.
 
 Every KDE value and every mean-shift step is, per query ``x_i``,
-``S_i = sum_j w_j phi(u_ij)`` and ``T_i = sum_j w_j phi(u_ij) (y_j - c)`` with
-``u_ij = |(x_i - y_j) / h|^2``. They are computed in blocks of
-``query_block x data_block`` pairs (``lax.map`` over query blocks, ``lax.scan`` over
-data blocks), so peak memory is ``O(query_block * data_block)``, never ``O(m * n)``.
+``S_i = sum_j w_j phi(u_ij)`` and ``T_i = sum_j w_j phi(u_ij) (y_j - a_i)`` with
+``u_ij = |(x_i - y_j) / h|^2`` and ``a_i`` an anchor (a data point near ``x_i``).
+They are computed in blocks of ``query_block x data_block`` pairs, so peak memory is
+``O(query_block * data_block)``, never ``O(m * n)``.
 
-Squared distances use the GEMM form ``|x|^2 + |y|^2 - 2 x.y`` (the fastest on CPU by
-far) on data centred at their mean and scaled by the bandwidth, clamped at 0, with
-the matrix products at ``Precision.HIGHEST`` so that TPUs and GPUs do not drop to
-bfloat16/TF32 passes.
+**Geometry.** The data are cut into blocks that each carry a centre (one of their own
+points) and a bounding box. Squared distances in a block pair use the GEMM form
+``|x - c|^2 + |y - c|^2 - 2 (x - c).(y - c)`` around the data block's centre ``c``, so
+its cancellation error is bounded by a block's extent, not by the data's: float32
+stays accurate on data spread over many bandwidths. The products run at
+``Precision.HIGHEST`` so that TPUs and GPUs do not drop to bfloat16/TF32 passes.
 
-Kernels with infinite support (the gaussian) accumulate with a running maximum of
-the log-weights, as in a streaming log-sum-exp: the sums are returned as
+**Two plans** (:func:`plan_data`), one loop:
+
+- ``"dense"``: blocks in input order; every query block visits every data block
+  (``lax.scan``). Best when every pair is in reach (high dimension, a bandwidth
+  comparable to the data's extent).
+- ``"pruned"``: data and queries sorted along a Morton (Z-order) curve, so that a
+  block is a compact piece of space. For each query block, the data blocks in reach
+  are listed (a static-capacity index list and a count) and only those are visited,
+  by a loop whose trip count is the count: a block pair out of reach is *skipped*,
+  not computed and masked, and the work grows with the pairs in reach, as a tree's.
+  Compact kernels: a block pair whose boxes are farther apart than the support is out
+  of reach (with a relative margin of ``1e-4`` for rounding, so no pair inside the
+  support is ever missed). Gaussian: a data block ``b`` is out of reach of a query
+  block when ``W_b exp(-dmin_b^2 / 2) max(1, dmax_b) < (eps / n_blocks) L`` where
+  ``W_b`` is its total weight, ``dmin_b``/``dmax_b`` the least/greatest scaled
+  distance between the two boxes, ``eps`` the dtype's unit roundoff and
+  ``L = sum_b W_b exp(-dmax_b^2 / 2)`` a lower bound on every query's sum. Everything
+  skipped then changes each ``S_i`` by at most a relative ``eps`` and each mean-shift
+  step by at most ``eps`` bandwidths: the results are exact to rounding.
+
+  Why a list walked by a loop, rather than a ``cond`` per block pair: on an
+  accelerator the loop body is one large fused kernel launched ``count`` times with
+  no divergent branch, and the list is built with one vectorised box test per query
+  block; a ``cond`` per pair would launch or predicate work ``n_blocks`` times per
+  query block whatever the geometry. We have no GPU to measure this on.
+
+The loop that walks a list has a data-dependent trip count, which reverse-mode
+differentiation cannot transpose. :func:`kernel_sums` is therefore a ``custom_jvp``:
+the primal walks the list with a ``while_loop``; derivatives are taken through a
+twin that scans over every list slot with a ``cond`` per slot (same blocks, same
+order, same arithmetic), which JAX can linearise and transpose.
+
+Kernels with infinite support (the gaussian) accumulate with a running maximum of the
+log-weights, as in a streaming log-sum-exp: the sums are returned as
 ``S = exp(log_scale) * s`` so that a query far from all data gets finite logs and a
 well-defined step instead of ``0 / 0``. Compact kernels accumulate directly
 (``log_scale = 0``).
@@ -20,16 +54,24 @@ well-defined step instead of ``0 / 0``. Compact kernels accumulate directly
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
-from .kernels import Kernel, _gaussian_log_profile
+from .kernels import Kernel
 
 QUERY_BLOCK = 256
 DATA_BLOCK = 2048
+PRUNED_QUERY_BLOCK = 64
+PRUNED_DATA_BLOCK = 256
+ALGORITHMS = ("auto", "dense", "pruned")
+_MARGIN = 1e-4  # relative slack on a compact kernel's reach test (box distances round too)
+_MORTON_BITS = 64  # two uint32 words
 
 
 class Sums(NamedTuple):
@@ -38,39 +80,370 @@ class Sums(NamedTuple):
     Attributes:
         log_scale: ``[m]``, 0 for compact kernels.
         s: ``[m]``, the scaled sum of weights.
-        t: ``[m, d]``, the scaled weighted sum of centred data ``y - centre``
-            (zeros when not requested).
-        centre: ``[d]``, the centre subtracted from the data.
+        t: ``[m, d]``, the scaled weighted sum of ``y - anchor`` (``[m, 0]`` when not
+            requested).
+        anchor: ``[m, d]``, the point (a data point near the query) that ``t`` is
+            relative to: the weighted mean is ``anchor + t / s``.
+        pairs: ``[]`` float, the query-data pairs evaluated (whole blocks).
     """
 
     log_scale: jax.Array
     s: jax.Array
     t: jax.Array
+    anchor: jax.Array
+    pairs: jax.Array
+
+
+class DataPlan(NamedTuple):
+    """The data side of the hot loop, cut into blocks (built once per data set).
+
+    Attributes:
+        y: ``[nb, bn, d]`` points minus their block's centre.
+        w: ``[nb, bn]`` weights (0 for padding).
+        centre: ``[nb, d]`` each block's centre, one of its points (stop-gradient):
+            on a lattice (integers, pixel values) the differences stay exact.
+        lo, hi: ``[nb, d]`` each block's bounding box (stop-gradient).
+        wsum: ``[nb]`` each block's total weight (stop-gradient).
+        ids: ``[nb, bn]`` int32 original index of each point (``-2`` for padding).
+    """
+
+    y: jax.Array
+    w: jax.Array
     centre: jax.Array
+    lo: jax.Array
+    hi: jax.Array
+    wsum: jax.Array
+    ids: jax.Array
 
 
 def _blocks(a, size, fill=0):
     """Pad the leading axis of ``a`` to a multiple of ``size`` and split it into blocks."""
     n = a.shape[0]
-    nb = -(-n // size)
+    nb = max(-(-n // size), 1)
     pad = nb * size - n
     if pad:
         a = jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1), constant_values=fill)
     return a.reshape((nb, size) + a.shape[1:])
 
 
-def _centre(data):
-    """Per feature, the data value nearest the mean: as good a centre as the mean for
-    the GEMM form's accuracy, and on a lattice (integers, pixel values) subtracting
-    it is exact, so lattice distances come out exact."""
-    mean = jnp.mean(data, axis=0)
-    nearest = jnp.argmin(jnp.abs(data - mean), axis=0)
-    return jnp.take_along_axis(data, nearest[None, :], axis=0)[0]
+def _blocks_edge(a, size):
+    """As :func:`_blocks`, padding with copies of the last row (boxes stay tight)."""
+    n = a.shape[0]
+    nb = max(-(-n // size), 1)
+    pad = nb * size - n
+    if pad:
+        a = jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)])
+    return a.reshape((nb, size) + a.shape[1:])
 
 
-def _sq_dist(xs, xx, ys, yy):
+def _centre(points):
+    """Per feature, the value nearest the mean among ``points`` ``[k, d]``: as good a
+    centre as the mean for the GEMM form's accuracy, and on a lattice (integers, pixel
+    values) subtracting it is exact, so lattice distances come out exact."""
+    mean = jnp.mean(points, axis=0)
+    nearest = jnp.argmin(jnp.abs(points - mean), axis=0)
+    return jnp.take_along_axis(points, nearest[None, :], axis=0)[0]
+
+
+def morton_keys(points, lo, hi):
+    """Two uint32 words of the Morton (Z-order) code of ``points`` ``[k, d]`` on a grid
+    over the box ``[lo, hi]``: ``64 // d`` bits per feature (at most 24, float32's
+    resolution); sort by ``(hi_word, lo_word)``. Points outside the box are clipped."""
+    k, d = points.shape
+    bits = max(1, min(_MORTON_BITS // max(d, 1), 24))
+    levels = (1 << bits) - 1
+    span = hi - lo
+    scale = jnp.where(span > 0, levels / jnp.where(span > 0, span, 1.0), 0.0)
+    q = jnp.clip(jnp.floor((points - lo) * scale), 0, levels).astype(jnp.uint32)
+    # Bit b of feature f goes to position (bits - 1 - b) * d + f from the top of the code.
+    pos = (bits - 1 - np.arange(bits))[None, :] * d + np.arange(d)[:, None]  # [d, bits]
+    bit = (q[:, :, None] >> jnp.arange(bits, dtype=jnp.uint32)) & jnp.uint32(1)  # [k, d, bits]
+    words = []
+    for w in range(2):
+        inside = (pos >= 32 * w) & (pos < 32 * (w + 1))
+        shift = jnp.asarray(np.where(inside, 31 - (pos - 32 * w), 0), jnp.uint32)
+        words.append(jnp.sum(jnp.where(jnp.asarray(inside), bit << shift, jnp.uint32(0)), axis=(1, 2),
+                             dtype=jnp.uint32))
+    return words[0], words[1]
+
+
+def choose_algorithm(algorithm: str, m: int, n: int, d: int) -> str:
+    """``"dense"`` or ``"pruned"`` (static: from shapes only).
+
+    ``"auto"`` prunes when the data fill more than a few blocks and the dimension is
+    low enough for boxes to separate (``d <= 6``): in high dimension almost every box
+    pair is within a bandwidth of another, and the dense plan's larger blocks run
+    faster per pair.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}, got {algorithm!r}")
+    if algorithm != "auto":
+        return algorithm
+    return "pruned" if d <= 6 and n > 4 * PRUNED_DATA_BLOCK and m >= 1 else "dense"
+
+
+def block_shape(algorithm: str, query_block: int | None, data_block: int | None) -> tuple[int, int]:
+    """The block sizes for an algorithm, defaults filled in."""
+    if algorithm == "pruned":
+        return query_block or PRUNED_QUERY_BLOCK, data_block or PRUNED_DATA_BLOCK
+    return query_block or QUERY_BLOCK, data_block or DATA_BLOCK
+
+
+def plan_data(data, weights, *, data_block: int, pruned: bool) -> DataPlan:
+    """Cut ``data`` ``[n, d]`` (weights ``[n]``) into blocks of ``data_block`` points,
+    sorted along a Morton curve when ``pruned``. The order, centres and boxes do not
+    depend on the bandwidth, so a ``vmap`` over bandwidths shares them."""
+    n, d = data.shape
+    bn = min(data_block, n)
+    ids = jnp.arange(n, dtype=jnp.int32)
+    fixed = lax.stop_gradient(data)
+    if pruned:
+        lo, hi = jnp.min(fixed, axis=0), jnp.max(fixed, axis=0)
+        k_hi, k_lo = morton_keys(fixed, lo, hi)
+        order = jnp.lexsort((k_lo, k_hi))
+        data, weights, ids, fixed = data[order], weights[order], ids[order], fixed[order]
+    yb = _blocks_edge(data, bn)
+    fb = _blocks_edge(fixed, bn)
+    wb = _blocks(weights, bn)  # padding has weight 0
+    ib = _blocks(ids, bn, fill=-2)
+    centre = jax.vmap(_centre)(fb)
+    return DataPlan(
+        y=yb - centre[:, None, :],
+        w=wb,
+        centre=centre,
+        lo=jnp.min(fb, axis=1),
+        hi=jnp.max(fb, axis=1),
+        wsum=lax.stop_gradient(jnp.sum(wb, axis=1)),
+        ids=ib,
+    )
+
+
+class _Geometry(NamedTuple):
+    """Static description of one ``kernel_sums`` call."""
+
+    kernel: Kernel
+    with_mean: bool
+    query_block: int
+    pruned: bool
+    exclude_self: bool
+    unscaled: bool
+
+
+def _scales(bandwidth, d, dtype, kernel: Kernel):
+    """``(sc [d], inv [])``: points are multiplied by ``sc`` before distances are taken,
+    and squared distances by ``inv`` afterwards.
+
+    A compact kernel tests ``u <= 1`` at the edge of its support. With one bandwidth
+    the distances are computed unscaled and multiplied by ``1 / h^2`` (rounded down if
+    need be) afterwards: on a lattice (integer data and bandwidth, e.g. pixel values) a
+    point exactly one bandwidth away is then inside, as in scikit-learn's radius test,
+    where scaling by ``1 / h`` first would round it either way.
+    """
+    h = jnp.broadcast_to(bandwidth, (d,)).astype(dtype)
+    if kernel.support != math.inf and jnp.size(bandwidth) == 1:
+        hh = h[0] * h[0]
+        inv = 1.0 / hh
+        inv0, hh0 = lax.stop_gradient(inv), lax.stop_gradient(hh)
+        down = jnp.where(hh0 * inv0 > 1.0, jnp.nextafter(inv0, jnp.zeros_like(inv0)), inv0)
+        inv = inv + (down - inv0)  # the rounding fix carries no gradient
+        return jnp.ones((d,), dtype), inv, True
+    return 1.0 / h, jnp.ones((), dtype), False
+
+
+def _reach(geo: _Geometry, plan: DataPlan, qlo, qhi, sc, inv, dtype):
+    """``(list [nb] int32, count)``: the data blocks in reach of a query box, in order."""
+    nb = plan.lo.shape[0]
+    sc0, inv0 = lax.stop_gradient(sc), lax.stop_gradient(inv)
+    gap = jnp.maximum(jnp.maximum(plan.lo - qhi, qlo - plan.hi), 0.0) * sc0
+    dmin2 = jnp.sum(gap * gap, axis=1) * inv0
+    has = plan.wsum > 0
+    if geo.kernel.support != math.inf:
+        reach = has & (dmin2 <= geo.kernel.support**2 * (1.0 + _MARGIN))
+    else:
+        span = jnp.maximum(plan.hi - qlo, qhi - plan.lo) * sc0
+        dmax2 = jnp.sum(span * span, axis=1)
+        log_w = jnp.where(has, jnp.log(jnp.where(has, plan.wsum, 1.0)), -jnp.inf)
+        lower = jax.nn.logsumexp(log_w - 0.5 * dmax2)
+        eps = jnp.finfo(dtype).eps / 2
+        bound = log_w - 0.5 * dmin2 + 0.5 * jnp.log(jnp.maximum(dmax2, 1.0))
+        reach = has & (bound >= lower + jnp.log(eps) - math.log(nb))
+    slot = jnp.where(reach, jnp.cumsum(reach) - 1, nb)
+    idx = jnp.zeros((nb,), jnp.int32).at[slot].set(jnp.arange(nb, dtype=jnp.int32), mode="drop")
+    return idx, jnp.sum(reach, dtype=jnp.int32)
+
+
+def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv):
+    """Accumulate one data block into one query block's running sums.
+
+    ``blk`` holds the block's scaled points, their squared norms (the gaussian: the
+    bias ``log w - |y|^2 / 2``), unscaled points, weights, centre and ids, all relative
+    to the block's centre. Per-point terms come precomputed: inside one fusion XLA
+    would otherwise recompute them for every pair.
+    """
+    mx, s, t, pairs = carry
+    ys, yy, yc, w, c, ids = blk
+    kernel = geo.kernel
+    xs = (xq - c) * sc
+    xx = jnp.sum(xs * xs, axis=-1)
     cross = jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST)
-    return jnp.maximum(xx[:, None] + yy[None, :] - 2.0 * cross, 0.0)
+    shift = c - anchor  # [bm, d]: block centre relative to each query's anchor
+    if kernel.log_linear:
+        # log-weight -u/2 + log w = x.y - |x|^2/2 + (log w - |y|^2/2): one GEMM entry
+        # plus a per-point bias; the per-query -|x|^2/2 joins the running maximum.
+        a = cross + yy[None, :]
+        if geo.exclude_self:
+            a = jnp.where(iq[:, None] == ids[None, :], -jnp.inf, a)
+        top_a = jnp.max(a, axis=1)
+        top = top_a - 0.5 * xx
+        new = lax.stop_gradient(jnp.maximum(mx, top))
+        base = jnp.where(jnp.isfinite(new), new, 0.0)
+        alpha = jnp.exp(mx - base)
+        # e = exp(a - |x|^2/2 - base), with the row's offset rounded so that the block
+        # holding the running maximum gets exactly exp(0) for it (at large scaled
+        # coordinates, base + |x|^2/2 could round past every a and underflow all of
+        # them). The offset is a constant, save for the -|x|^2/2 term's gradient.
+        off = lax.stop_gradient(jnp.where(jnp.isfinite(top_a), top_a - (top - base), jnp.inf))
+        e = jnp.exp(a - (off + 0.5 * (xx - lax.stop_gradient(xx)))[:, None])
+        se = jnp.sum(e, axis=1)
+        s = s * alpha + se
+        if geo.with_mean:
+            t = t * alpha[:, None] + jnp.matmul(e, yc, precision=lax.Precision.HIGHEST) + se[:, None] * shift
+        return new, s, t, pairs + 1
+    u = jnp.maximum(xx[:, None] + yy[None, :] - 2.0 * cross, 0.0)
+    if geo.unscaled:
+        u = u * inv
+    wq = jnp.where(iq[:, None] == ids[None, :], 0.0, w[None, :]) if geo.exclude_self else w[None, :]
+    e = wq * kernel.weight(u) if geo.with_mean else wq * kernel.profile(u)
+    se = jnp.sum(e, axis=1)
+    s = s + se
+    if geo.with_mean:
+        t = t + jnp.matmul(e, yc, precision=lax.Precision.HIGHEST) + se[:, None] * shift
+    return mx, s, t, pairs + 1
+
+
+def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
+    """Sums for sorted queries ``x`` ``[m, d]`` against a plan (``walk``: ``"while"``
+    or ``"scan"``, how the list of in-reach blocks is walked)."""
+    m, d = x.shape
+    dtype = x.dtype
+    nb = plan.y.shape[0]
+    sc, inv, _ = _scales(bandwidth, d, dtype, geo.kernel)
+    bm = min(geo.query_block, m)
+    xb = _blocks(x, bm)
+    ab = _blocks(active, bm, fill=False)
+    ib = _blocks(ids, bm, fill=-1)
+    dm = d if geo.with_mean else 0
+    compact = geo.kernel.support != math.inf
+    fixed = lax.stop_gradient(x)
+    fb = _blocks(fixed, bm)
+    ys = plan.y * sc
+    yy = jnp.sum(ys * ys, axis=-1)
+    if geo.kernel.log_linear:
+        pos = plan.w > 0
+        yy = jnp.where(pos, jnp.log(jnp.where(pos, plan.w, 1.0)), -jnp.inf) - 0.5 * yy
+    blocks = (ys, yy, plan.y, plan.w, plan.centre, plan.ids)
+
+    def one(args):
+        xq, aq, iq, fq = args
+        init = (
+            jnp.full((bm,), 0.0 if compact else -jnp.inf, dtype),
+            jnp.zeros((bm,), dtype),
+            jnp.zeros((bm, dm), dtype),
+            jnp.zeros((), jnp.int32),
+        )
+
+        def run(_):
+            if geo.pruned:
+                qlo = jnp.min(jnp.where(aq[:, None], fq, jnp.inf), axis=0)
+                qhi = jnp.max(jnp.where(aq[:, None], fq, -jnp.inf), axis=0)
+                idx, count = _reach(geo, plan, qlo, qhi, sc, inv, dtype)
+                anchor = plan.centre[idx[0]]
+            else:
+                idx, count = jnp.arange(nb, dtype=jnp.int32), jnp.asarray(nb, jnp.int32)
+                anchor = plan.centre[0]
+            anchor = jnp.broadcast_to(lax.stop_gradient(anchor), (bm, d))
+
+            def visit(carry, b):
+                blk = tuple(a[b] for a in blocks)
+                return _pair_block(geo, carry, xq, iq, anchor, blk, sc, inv)
+
+            if not geo.pruned:
+                out, _ = lax.scan(
+                    lambda c, blk: (_pair_block(geo, c, xq, iq, anchor, blk, sc, inv), None), init, blocks,
+                )
+            elif walk == "while":
+                out = lax.fori_loop(0, count, lambda k, c: visit(c, idx[k]), init)
+            else:
+                out, _ = lax.scan(
+                    lambda c, k: (lax.cond(k < count, lambda c: visit(c, idx[k]), lambda c: c, c), None),
+                    init, jnp.arange(nb, dtype=jnp.int32),
+                )
+            mx, s, t, pairs = out
+            if not compact:
+                # max_j (log w_j - u_ij / 2) <= log max w: the clamp only removes rounding
+                # (tiny bandwidths in float32), which could otherwise overflow exp. It is a
+                # constant shift (jnp.minimum would cut the gradient wherever it binds).
+                log_wmax = lax.stop_gradient(jnp.log(jnp.max(plan.w)))
+                mx = mx - lax.stop_gradient(jnp.maximum(mx - log_wmax, 0.0))
+            return (mx, s, t, pairs), anchor
+
+        return lax.cond(jnp.any(aq), run, lambda _: (init, jnp.zeros((bm, d), dtype)), None)
+
+    (mx, s, t, pairs), anchor = lax.map(one, (xb, ab, ib, fb))
+    mx = mx.reshape(-1)[:m]
+    log_scale = mx if compact else jnp.where(jnp.isfinite(mx), mx, 0.0)
+    return (
+        log_scale, s.reshape(-1)[:m], t.reshape(-1, dm)[:m] if dm else jnp.zeros((m, 0), dtype), anchor.reshape(-1, d)[:m],
+        jnp.sum(pairs).astype(dtype) * (bm * plan.y.shape[1]),
+    )
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _sums_fast(x, plan, bandwidth, active, ids, geo):
+    return _sums(x, plan, bandwidth, active, ids, geo, "while")
+
+
+@_sums_fast.defjvp
+def _sums_fast_jvp(geo, primals, tangents):
+    return jax.jvp(lambda *a: _sums(*a, geo, "scan"), primals, tangents)
+
+
+def sums_against(x, plan: DataPlan, bandwidth, kernel: Kernel, *, with_mean: bool, active=None,
+                 query_block: int, pruned: bool, exclude_self: bool = False, query_ids=None) -> Sums:
+    """:class:`Sums` of ``x`` ``[m, d]`` against a prepared :class:`DataPlan`.
+
+    Queries are reordered internally (active first, then along the Morton curve of
+    the data's box when ``pruned``) and the results put back in input order.
+    """
+    m, d = x.shape
+    dtype = x.dtype
+    if m == 0:
+        z = jnp.zeros((0,), dtype)
+        return Sums(z, z, jnp.zeros((0, d if with_mean else 0), dtype), jnp.zeros((0, d), dtype),
+                    jnp.zeros((), dtype))
+    if kernel.support == math.inf and not kernel.log_linear:
+        raise ValueError(f"kernel {kernel.name!r}: only compact kernels and the gaussian are supported")
+    _, _, unscaled = _scales(bandwidth, d, dtype, kernel)
+    geo = _Geometry(kernel, with_mean, query_block, pruned, exclude_self, unscaled)
+    act = jnp.ones((m,), bool) if active is None else active
+    ids = jnp.arange(m, dtype=jnp.int32) if query_ids is None else query_ids
+    if pruned:
+        fixed = lax.stop_gradient(x)
+        lo = jnp.min(plan.lo, axis=0)
+        hi = jnp.max(plan.hi, axis=0)
+        k_hi, k_lo = morton_keys(fixed, lo, hi)
+        order = jnp.lexsort((k_lo, k_hi, ~act))
+    elif active is not None:
+        order = jnp.argsort(~act, stable=True)
+    else:
+        order = None
+    if order is not None:
+        x, act, ids = x[order], act[order], ids[order]
+    log_scale, s, t, anchor, pairs = _sums_fast(x, plan, bandwidth.astype(dtype), act, ids, geo)
+    if order is not None:
+        back = jnp.zeros((m,), jnp.int32).at[order].set(jnp.arange(m, dtype=jnp.int32))
+        log_scale, s, t, anchor = log_scale[back], s[back], t[back], anchor[back]
+    return Sums(log_scale, s, t, anchor, pairs)
 
 
 def kernel_sums(
@@ -82,9 +455,10 @@ def kernel_sums(
     *,
     with_mean: bool,
     active=None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    query_block: int | None = None,
+    data_block: int | None = None,
     exclude_self: bool = False,
+    algorithm: str = "auto",
 ) -> Sums:
     """Blocked kernel sums of ``x`` ``[m, d]`` against ``data`` ``[n, d]``.
 
@@ -94,16 +468,18 @@ def kernel_sums(
         weights: ``[n]`` non-negative weights.
         bandwidth: ``[]`` or ``[d]`` positive bandwidth.
         kernel: the kernel whose profile weighs the pairs.
-        with_mean: also accumulate ``T`` (the weighted sum of data); a KDE does not
-            need it.
+        with_mean: also accumulate ``T`` (the weighted sum of data) with the kernel's
+            weight profile; a KDE does not need it.
         active: optional ``[m]`` bool; query blocks with no active query are
-            skipped (their sums are garbage and must be masked by the caller).
-        query_block, data_block: block sizes (static).
+            skipped (inactive queries' sums are garbage and must be masked by the caller).
+        query_block, data_block: block sizes (static; ``None``: the algorithm's default).
         exclude_self: leave out the pairs ``(i, i)`` (static): the queries are the
             data themselves (``x is data``, ``m == n``), as in leave-one-out sums.
             The pair is masked inside the block, so the running maximum of a
             gaussian never sees the self term and a point far from all others
             still gets finite logs.
+        algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), see the module
+            docstring; both give the same sums up to rounding.
 
     Returns:
         :class:`Sums`.
@@ -112,124 +488,24 @@ def kernel_sums(
     n = data.shape[0]
     if exclude_self and m != n:
         raise ValueError(f"exclude_self=True needs the queries to be the data, got {m} queries and {n} data points")
-    dtype = x.dtype
-    h = jnp.broadcast_to(bandwidth, (d,)).astype(dtype)
-    compact = kernel.support != float("inf")
-    # Translation does not change distances; centring keeps the GEMM form accurate.
-    centre = lax.stop_gradient(_centre(data))
-    yc = data - centre
-    # A compact kernel tests u <= 1 at the edge of its support. With one bandwidth the
-    # distances are computed unscaled and multiplied by 1 / h^2 (rounded down if need
-    # be) afterwards: on a lattice (integer data and bandwidth, e.g. pixel values) a
-    # point exactly one bandwidth away is then inside, as in scikit-learn's radius
-    # test, where scaling by 1 / h first would round it either way.
-    unscaled = compact and jnp.size(bandwidth) == 1
-    if unscaled:
-        hh = h[0] * h[0]
-        inv = 1.0 / hh
-        inv0, hh0 = lax.stop_gradient(inv), lax.stop_gradient(hh)
-        down = jnp.where(hh0 * inv0 > 1.0, jnp.nextafter(inv0, jnp.zeros_like(inv0)), inv0)
-        inv = inv + (down - inv0)  # the rounding fix carries no gradient
-        xs, ys = x - centre, yc
-    else:
-        xs = (x - centre) / h
-        ys = yc / h
-    bm = min(query_block, m)
-    bn = min(data_block, n)
-    yb = _blocks(ys, bn)
-    yyb = jnp.sum(yb * yb, axis=-1)
-    ycb = _blocks(yc, bn)
-    wb = _blocks(weights.astype(dtype), bn)  # padding has weight 0
-    xb = _blocks(xs, bm)
-    act = None if active is None else _blocks(active, bm, fill=False)
-    # Global indices of queries and data (padding never matches) for exclude_self.
-    qib = _blocks(jnp.arange(m), bm, fill=-1) if exclude_self else None
-    dib = _blocks(jnp.arange(n), bn, fill=-2) if exclude_self else jnp.zeros((yb.shape[0], 0), jnp.int32)
-    # The gaussian's log-weight -u/2 = x.y - |x|^2/2 - |y|^2/2 + log w: the per-query
-    # -|x|^2/2 moves into log_scale and the per-point log w - |y|^2/2 into one bias, so
-    # each pair costs one GEMM entry, a max and an exp (about 20% less work than via u).
-    gauss = kernel.log_profile is _gaussian_log_profile
-    if gauss:
-        pos = wb > 0
-        biasb = jnp.where(pos, jnp.log(jnp.where(pos, wb, 1.0)), -jnp.inf) - 0.5 * yyb
-        log_wmax = lax.stop_gradient(jnp.log(jnp.max(weights)))
-    else:
-        biasb = wb
-    phi = kernel.weight if with_mean else kernel.profile
+    algo = choose_algorithm(algorithm, m, n, d)
+    qb, db = block_shape(algo, query_block, data_block)
+    plan = plan_data(data, weights.astype(x.dtype), data_block=db, pruned=algo == "pruned")
+    return sums_against(
+        x, plan, jnp.asarray(bandwidth), kernel, with_mean=with_mean, active=active, query_block=qb,
+        pruned=algo == "pruned", exclude_self=exclude_self,
+    )
 
-    def one_query_block(args):
-        xq, aq, iq = args
-        xx = jnp.sum(xq * xq, axis=-1)
 
-        def step(carry, blk):
-            mx, s, t = carry
-            yq, yy, yv, w, jd = blk
-            if gauss:  # w holds the bias log w - |y|^2 / 2
-                a = jnp.matmul(xq, yq.T, precision=lax.Precision.HIGHEST) + w[None, :]
-                if exclude_self:
-                    a = jnp.where(iq[:, None] == jd[None, :], -jnp.inf, a)
-                new = lax.stop_gradient(jnp.maximum(mx, jnp.max(a, axis=1)))
-                base = jnp.where(jnp.isfinite(new), new, 0.0)
-                alpha = jnp.exp(mx - base)
-                e = jnp.exp(a - base[:, None])
-                s = s * alpha + jnp.sum(e, axis=1)
-                if with_mean:
-                    t = t * alpha[:, None] + jnp.matmul(e, yv, precision=lax.Precision.HIGHEST)
-                return (new, s, t), None
-            u = _sq_dist(xq, xx, yq, yy)
-            if unscaled:
-                u = u * inv
-            if exclude_self:
-                w = jnp.where(iq[:, None] == jd[None, :], 0.0, w[None, :])
-            else:
-                w = w[None, :]
-            if compact:
-                e = w * phi(u)
-                s = s + jnp.sum(e, axis=1)
-                if with_mean:
-                    t = t + jnp.matmul(e, yv, precision=lax.Precision.HIGHEST)
-                return (mx, s, t), None
-            logk = jnp.where(w > 0, kernel.log_profile(u), -jnp.inf)
-            new = lax.stop_gradient(jnp.maximum(mx, jnp.max(logk, axis=1)))
-            base = jnp.where(jnp.isfinite(new), new, 0.0)
-            alpha = jnp.exp(mx - base)
-            e = w * jnp.exp(logk - base[:, None])
-            s = s * alpha + jnp.sum(e, axis=1)
-            if with_mean:
-                t = t * alpha[:, None] + jnp.matmul(e, yv, precision=lax.Precision.HIGHEST)
-            return (new, s, t), None
+def pairs_evaluated(x, data, *, bandwidth, kernel="gaussian", weights=None, algorithm="auto"):
+    """The number of query-data pairs that :func:`jaxshift.kde` evaluates for these
+    inputs (whole blocks counted), for benchmarks; ``m * n`` rounded up to blocks
+    for the dense plan."""
+    from .kernels import get_kernel
 
-        init = (
-            jnp.full((bm,), -jnp.inf if not compact else 0.0, dtype),
-            jnp.zeros((bm,), dtype),
-            jnp.zeros((bm, d if with_mean else 0), dtype),
-        )
-
-        def run(_):
-            (mx, s, t), _ = lax.scan(step, init, (yb, yyb, ycb, biasb, dib))
-            if gauss:
-                # max_j (log w_j - u_ij / 2) <= log max w: the clamp only removes rounding
-                # (tiny bandwidths in float32), which could otherwise overflow exp.
-                # (the clamp is a constant shift: jnp.minimum would cut the gradient of
-                # -|x|^2/2 wherever the bound is hit, e.g. at a query equal to a data point)
-                mx = mx - 0.5 * xx
-                mx = mx - lax.stop_gradient(jnp.maximum(mx - log_wmax, 0.0))
-            return mx, s, t
-
-        if aq is None:
-            return run(None)
-        return lax.cond(jnp.any(aq), run, lambda _: init, None)
-
-    if act is None and qib is None:
-        mx, s, t = lax.map(lambda xq: one_query_block((xq, None, None)), xb)
-    elif act is None:
-        mx, s, t = lax.map(lambda a: one_query_block((a[0], None, a[1])), (xb, qib))
-    elif qib is None:
-        mx, s, t = lax.map(lambda a: one_query_block((a[0], a[1], None)), (xb, act))
-    else:
-        mx, s, t = lax.map(one_query_block, (xb, act, qib))
-    mx = mx.reshape(-1)[:m]
-    s = s.reshape(-1)[:m]
-    t = t.reshape(-1, t.shape[-1])[:m] if with_mean else jnp.zeros((m, 0), dtype)
-    log_scale = jnp.where(jnp.isfinite(mx), mx, 0.0) if not compact else mx
-    return Sums(log_scale, s, t, centre)
+    x = jnp.asarray(x)
+    data = jnp.asarray(data, x.dtype)
+    w = jnp.ones((data.shape[0],), x.dtype) if weights is None else jnp.asarray(weights, x.dtype)
+    fn = jax.jit(lambda x, y, w, h: kernel_sums(x, y, w, h, get_kernel(kernel), with_mean=False,
+                                                algorithm=algorithm).pairs)
+    return float(fn(x, data, w, jnp.asarray(bandwidth, x.dtype)))

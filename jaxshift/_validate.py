@@ -132,8 +132,12 @@ def positive_int(v, name: str, *, minimum: int = 1):
 
 
 def block_sizes(query_block, data_block):
-    """The static block sizes of the pairwise reduction, both Python ints ``>= 1``."""
-    return positive_int(query_block, "query_block"), positive_int(data_block, "data_block")
+    """The static block sizes of the pairwise reduction: Python ints ``>= 1``, or
+    ``None`` for the algorithm's default."""
+    return tuple(
+        None if v is None else positive_int(v, name)
+        for v, name in ((query_block, "query_block"), (data_block, "data_block"))
+    )
 
 
 def tolerance(tol, d: int, name: str = "tol"):

@@ -40,7 +40,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._pairwise import DATA_BLOCK, QUERY_BLOCK, kernel_sums
+from ._pairwise import kernel_sums
 from .kernels import GAUSSIAN, Kernel, get_kernel
 
 __all__ = [
@@ -273,8 +273,8 @@ def loo_log_likelihood(
     bandwidth: ArrayLike,
     kernel: str | Kernel = "gaussian",
     weights: ArrayLike | None = None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> jax.Array:
     r"""Mean leave-one-out log-density: the likelihood cross-validation objective.
 
@@ -328,8 +328,8 @@ def lscv(
     bandwidth: ArrayLike,
     kernel: str | Kernel = "gaussian",
     weights: ArrayLike | None = None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> jax.Array:
     r"""Least-squares cross-validation score (to minimise), gaussian kernel.
 
@@ -499,8 +499,8 @@ def select(
     weights: ArrayLike | None = None,
     max_iter: int = 50,
     tol: float | None = None,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> tuple[jax.Array, SelectInfo]:
     """Choose a bandwidth: cross-validation by gradient-based search, or a rule of thumb.
 

@@ -40,8 +40,8 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._meanshift import _mean_step, _within_tol
-from ._pairwise import DATA_BLOCK, QUERY_BLOCK, _blocks, kernel_sums
+from ._meanshift import climb
+from ._pairwise import _blocks, choose_algorithm, kernel_sums
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = [
@@ -67,18 +67,18 @@ class NotFittedError(ValueError, AttributeError):
 # --------------------------------------------------------------------------- JAX parts
 
 
-SEED_BLOCK = 32  # seeds per query block of the hot loop: blocks of converged seeds are skipped
-
-
 class _Climb(NamedTuple):
     modes: jax.Array  # [m, d]
-    n_updates: jax.Array  # [m] int32: mean updates taken (scikit-learn's completed_iterations + 1)
+    n_iter: jax.Array  # [m] int32: mean updates taken (scikit-learn's completed_iterations + 1)
     intensity: jax.Array  # [m]: weight within one bandwidth of the position before the last update
+    pairs: jax.Array  # []: query-data pairs the hot loop evaluated
 
 
-@functools.partial(jax.jit, static_argnames=("kernel", "query_block", "data_block"))
-def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, kernel, query_block, data_block):
-    """All seeds at once, scikit-learn's ``_mean_shift_single_seed`` semantics.
+@functools.partial(jax.jit, static_argnames=("kernel", "algorithm", "query_block", "data_block"))
+def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, kernel, algorithm="auto",
+           query_block=None, data_block=None):
+    """All seeds at once on the one driver (:func:`jaxshift._meanshift.climb`), with
+    scikit-learn's ``_mean_shift_single_seed`` semantics.
 
     A seed stops after the update that moved it by ``<= tol`` or after
     ``max_updates`` updates. Its intensity is what scikit-learn reports: the
@@ -86,50 +86,16 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     last update, i.e. the points whose mean it ended at. A seed with no point in
     reach stays put with intensity 0. ``frozen`` seeds (padding) never move.
     """
-    m = seeds.shape[0]
-    flat = kernel.power == 0
-    step = functools.partial(
-        _mean_step, data=data, bandwidth=bandwidth, weights=weights, kernel=kernel,
-        query_block=query_block, data_block=data_block,
-    )
-
-    def cond(state):
-        *_, converged, it, _ = state
-        return (it < max_updates) & ~jnp.all(converged)
-
-    def body(state):
-        x, prev, n, count, converged, it, order = state
-        # The last seeds to converge can take many more steps than the rest (100+ on a
-        # photo's colours): keep the moving ones first, so that the query blocks of
-        # the hot loop that hold only converged seeds are skipped.
-        perm = jnp.argsort(converged, stable=True)
-        x, prev, n, count, converged, order = (a[perm] for a in (x, prev, n, count, converged, order))
-        active = ~converged
-        new, weight = step(x, active=active)
-        ok = weight > 0
-        done = _within_tol(new - x, tol) | ~ok
-        prev = jnp.where(active[:, None], x, prev)
-        x = jnp.where(active[:, None], new, x)
-        n = n + active.astype(n.dtype)
-        if flat:
-            count = jnp.where(active, weight, count)
-        converged = converged | (active & done)
-        return x, prev, n, count, converged, it + 1, order
-
-    init = (
-        seeds, seeds, jnp.zeros((m,), jnp.int32), jnp.zeros((m,), seeds.dtype),
-        jnp.zeros((m,), bool) if frozen is None else frozen, jnp.asarray(0, jnp.int32),
-        jnp.arange(m),
-    )
-    x, prev, n, count, _, _, order = lax.while_loop(cond, body, init)
-    back = jnp.zeros((m,), order.dtype).at[order].set(jnp.arange(m))  # the inverse permutation
-    x, prev, n, count = (a[back] for a in (x, prev, n, count))
-    if not flat:
+    res = climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel, algorithm=algorithm,
+                query_block=query_block, data_block=data_block)
+    if kernel.power == 0:
+        count = res.weight
+    else:
         count = kernel_sums(
-            prev, data, weights, bandwidth, get_kernel("flat"),
-            with_mean=False, query_block=query_block, data_block=data_block,
+            res.prev, data, weights, bandwidth, get_kernel("flat"), with_mean=False, algorithm=algorithm,
+            query_block=query_block, data_block=data_block,
         ).s
-    return _Climb(x, n, count)
+    return _Climb(res.modes, res.n_iter, count, res.pairs)
 
 
 def _sq_dist_to(x, c, scale):
@@ -258,8 +224,9 @@ def cluster(
     weights: ArrayLike | None = None,
     max_iter: int = 300,
     cluster_all: bool = True,
-    query_block: int = QUERY_BLOCK,
-    data_block: int = DATA_BLOCK,
+    algorithm: str = "auto",
+    query_block: int | None = None,
+    data_block: int | None = None,
 ) -> Clusters:
     """Mean-shift clustering as one pure function, for ``jax.jit`` and ``jax.vmap``.
 
@@ -279,7 +246,9 @@ def cluster(
         weights: ``[n]`` non-negative sample weights.
         max_iter: scikit-learn's ``max_iter`` (up to ``max_iter + 1`` updates).
         cluster_all: label orphans with their nearest centre (``True``) or ``-1``.
-        query_block, data_block: block sizes of the hot loop (static).
+        algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), how the hot loop
+            visits the pairs, as :func:`jaxshift.kde`.
+        query_block, data_block: block sizes of the hot loop (static; default per algorithm).
 
     Returns:
         :class:`Clusters`.
@@ -295,18 +264,20 @@ def cluster(
     k = get_kernel(kernel)
     capacity = _validate.positive_int(capacity, "capacity")
     qb, db = _validate.block_sizes(query_block, data_block)
+    choose_algorithm(algorithm, 1, 1, 1)  # validates the name
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "cluster")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
-                    cluster_all, capacity=capacity, kernel=k, query_block=qb, data_block=db)
+                    cluster_all, capacity=capacity, kernel=k, algorithm=algorithm, query_block=qb,
+                    data_block=db)
 
 
 def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity, kernel,
-             query_block, data_block):
+             algorithm, query_block, data_block):
     tol = jnp.asarray(1e-3, data.dtype) * bandwidth
-    res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol,
-                 kernel=kernel, query_block=query_block, data_block=data_block)
+    res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol, kernel=kernel, algorithm=algorithm,
+                 query_block=query_block, data_block=data_block)
     order = _merge_order(res.modes, res.intensity)
     modes, intensity = res.modes[order], res.intensity[order]
     keep = _suppress(modes, intensity > 0, bandwidth)
@@ -319,7 +290,7 @@ def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity
     arg, d2 = _nearest(data, centres, valid, bandwidth, scaled=not scalar)
     inside = jnp.sqrt(d2) <= bandwidth if scalar else d2 <= 1.0
     labels = jnp.where(jnp.asarray(cluster_all) | inside, arg, -1)
-    n_iter = jnp.maximum(jnp.max(res.n_updates) - 1, 0)
+    n_iter = jnp.maximum(jnp.max(res.n_iter) - 1, 0)
     return Clusters(centres, valid, labels, n_clusters, n_clusters > capacity, inten, n_iter)
 
 
@@ -424,10 +395,10 @@ def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
             jnp.asarray(seeds_p), jnp.asarray(X_p), jnp.asarray(bandwidth, dtype), jnp.asarray(w_p),
             jnp.asarray(max_iter + 1, jnp.int32), jnp.asarray(1e-3 * np.asarray(bandwidth), dtype),
             jnp.asarray(np.arange(len(seeds_p)) >= m),
-            kernel=kernel, query_block=SEED_BLOCK, data_block=DATA_BLOCK,
+            kernel=kernel,
         )
-        modes, n_updates, intensity = (np.asarray(a)[:m] for a in res)
-    return modes, n_updates, intensity
+        modes, n_updates, intensity = (np.asarray(a)[:m] for a in res[:3])
+    return modes, n_updates, intensity, float(res.pairs)
 
 
 def _deduplicate(X, weights):
@@ -834,9 +805,11 @@ class MeanShift:
         data, data_w, inverse = _deduplicate(X, weights)
         if np.ndim(bandwidth) == 0 and bandwidth == 0:
             modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
+            self.n_pairs_ = 0.0
         else:
-            modes, n_updates, intensity = _climb_host(seeds, data, data_w, bandwidth, self.max_iter, kernel)
+            modes, n_updates, intensity, pairs = _climb_host(seeds, data, data_w, bandwidth, self.max_iter, kernel)
             n_iter = int(max(n_updates.max() - 1, 0))
+            self.n_pairs_ = pairs
         self.n_iter_ = n_iter
         found = intensity > 0
         if not np.any(found):
@@ -898,7 +871,7 @@ class MeanShift:
         if shift and not (np.ndim(self.bandwidth_) == 0 and self.bandwidth_ == 0):
             data = self._fit_X
             w = self._fit_weights
-            X, _, _ = _climb_host(
+            X, _, _, _ = _climb_host(
                 X.astype(data.dtype), data, w, self.bandwidth_, self.max_iter, get_kernel(self._fit_kernel)
             )
         arg, _, _ = _nearest_host(X, self.cluster_centers_, self.bandwidth_)

@@ -43,6 +43,9 @@ class Kernel(NamedTuple):
             scikit-learn), ``None`` for the gaussian.
         log_norm: ``d -> log c_{k,d}``, the log of the constant that makes
             ``c_{k,d} k(|z|^2)`` integrate to 1 over ``R^d``.
+        log_linear: ``log k(u) = -u / 2`` (the gaussian): the hot loop then takes a
+            pair's log-weight as one matrix-product entry plus per-point and
+            per-query terms, and sums in log space with a running maximum.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Kernel(NamedTuple):
     support: float
     power: int | None
     log_norm: Callable[[int], float]
+    log_linear: bool = False
 
 
 # --- gaussian: k(u) = exp(-u / 2); -2 k'(u) = k(u), so it is its own shadow ---
@@ -76,6 +80,7 @@ GAUSSIAN = Kernel(
     support=math.inf,
     power=None,
     log_norm=_gaussian_log_norm,
+    log_linear=True,
 )
 
 _POLY_NAMES = {0: "flat", 1: "epanechnikov", 2: "biweight", 3: "triweight"}

@@ -191,8 +191,12 @@ def test_jit_equals_eager_and_blocked_equals_single_block(name):
     one = jaxshift.log_kde(x, data, bandwidth=0.7, kernel=name, weights=w, query_block=1000, data_block=1000)
     blocked = jaxshift.log_kde(x, data, bandwidth=0.7, kernel=name, weights=w, query_block=32, data_block=100)
     jitted = jax.jit(lambda x, y, h, w: jaxshift.log_kde(x, y, bandwidth=h, kernel=name, weights=w))(x, data, 0.7, w)
-    np.testing.assert_allclose(blocked, one, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(jitted, one, rtol=1e-5, atol=1e-5)
+    # Each data block is centred on its own point, so the rounding of u differs with the
+    # blocking; (1 - u)^p near the support's edge turns float32's ~1e-5 on u into ~1e-4
+    # on the log-density (both are that far from float64).
+    tol = 1e-9 if jax.config.jax_enable_x64 else (1e-5 if name == "gaussian" else 1e-3)
+    np.testing.assert_allclose(blocked, one, rtol=tol, atol=tol)
+    np.testing.assert_allclose(jitted, one, rtol=tol, atol=tol)
 
 
 def test_vmap_over_bandwidths_equals_loop():
@@ -252,8 +256,9 @@ def test_single_point_and_batch_shapes():
 # --- memory ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("algorithm", ["dense", "pruned"])
 @pytest.mark.parametrize("name", ["gaussian", "flat"])
-def test_200k_by_200k_compiles_to_bounded_memory(name):
+def test_200k_by_200k_compiles_to_bounded_memory(name, algorithm):
     """No [m, n] intermediate: XLA's own buffer assignment for 200,000 x 200,000 in 3-D."""
     from jaxshift._density import _kde
     from jaxshift._meanshift import _shift
@@ -266,7 +271,7 @@ def test_200k_by_200k_compiles_to_bounded_memory(name):
     w = jax.ShapeDtypeStruct((n,), jnp.float32)
     k = get_kernel(name)
     for fn, kw in [(_kde, dict(log=True)), (_shift, {})]:
-        compiled = fn.lower(x, y, h, w, kernel=k, query_block=256, data_block=2048, **kw).compile()
+        compiled = fn.lower(x, y, h, w, kernel=k, algorithm=algorithm, **kw).compile()
         stats = compiled.memory_analysis()
         # inputs and outputs are O(m + n); temporaries must not be O(m * n) (= 160 GB here)
         assert stats.temp_size_in_bytes < 64 * 2**20, stats
