@@ -10,8 +10,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from . import _validate
-from . import _pairwise
+from . import _pairwise, _validate
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = ["Modes", "shift", "find_modes", "trajectory"]
