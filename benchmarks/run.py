@@ -1,6 +1,7 @@
 """One benchmark harness: jaxshift against the reference libraries, side by side in one process.
 
-    python benchmarks/run.py                  # full run (about 15-20 min on 2 cores), writes docs/scaling.png
+    python benchmarks/run.py                  # full run, writes docs/scaling.png (estimated 15-20 min on 2 idle
+                                              # cores, most of it scikit-learn on 50k blobs; more under load)
     python benchmarks/run.py --quick          # tiny sizes, well under a minute (run by tests/test_benchmarks.py)
     python benchmarks/run.py --large          # also n = 100,000 blobs (scikit-learn alone takes many minutes)
     python benchmarks/run.py --memory         # also (or with --quick: only a small) memory run
