@@ -12,6 +12,7 @@ from jax.typing import ArrayLike
 
 from . import _validate
 from ._pairwise import DATA_BLOCK, QUERY_BLOCK, kernel_sums
+from .bandwidth import _resolve_for
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = ["Modes", "shift", "find_modes", "trajectory"]
@@ -220,7 +221,8 @@ def shift(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
-    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=shadow(k))
+    bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=shadow(k))
+    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
     out = _shift(x, data, bandwidth, weights, kernel=k, query_block=qb, data_block=db)
     return out[0] if single else out
 
@@ -284,9 +286,8 @@ def find_modes(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
-    seeds, data, bandwidth, weights, single = _validate.inputs(
-        seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
-    )
+    bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
+    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     if _validate.is_concrete(max_iter):
         if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
@@ -339,8 +340,7 @@ def trajectory(
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
     steps = _validate.positive_int(steps, "steps", minimum=0)
-    seeds, data, bandwidth, weights, single = _validate.inputs(
-        seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
-    )
+    bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
+    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, query_block=qb, data_block=db)
     return path[:, 0] if single else path

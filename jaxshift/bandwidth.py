@@ -40,6 +40,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
+from ._logdensity import log_normaliser, safe_log
 from ._pairwise import DATA_BLOCK, QUERY_BLOCK, kernel_sums
 from .kernels import GAUSSIAN, Kernel, get_kernel
 
@@ -108,20 +109,13 @@ def _check_spread(data, weights):
             )
 
 
-def _bandwidth_arg(bandwidth, d):
+def _bandwidth_arg(bandwidth, d, dtype):
     if isinstance(bandwidth, str):
         raise ValueError(
             f"bandwidth={bandwidth!r}: give numbers here (the objective is a function of the bandwidth); "
             "use jaxshift.bandwidth.select to choose one"
         )
-    return _validate.bandwidth(bandwidth, d)
-
-
-def _as_bandwidth(h, d, dtype):
-    h = jnp.asarray(h, dtype)
-    if h.ndim == 1 and h.shape[0] == 1 and d != 1:
-        h = h[0]
-    return h
+    return _validate.bandwidth(bandwidth, d, dtype)
 
 
 # --------------------------------------------------------------------------- rules of thumb
@@ -213,21 +207,15 @@ def silverman(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
 # --------------------------------------------------------------------------- objectives
 
 
-def _safe_log(s):
-    pos = s > 0
-    return jnp.where(pos, jnp.log(jnp.where(pos, s, 1.0)), -jnp.inf)
-
-
 def _log_loo_density(data, h, w, kernel, qb, db):
     """``[n]`` ``log f_{-i}(x_i)``, ``f_{-i} = sum_{j != i} w_j K_h(x_i - x_j) / (W - w_i)``."""
     d = data.shape[1]
     sums = kernel_sums(
         data, data, w, h, kernel, with_mean=False, exclude_self=True, query_block=qb, data_block=db,
     )
-    logh = jnp.sum(jnp.broadcast_to(jnp.log(h), (d,)))
     rest = jnp.sum(w) - w
     log_rest = jnp.log(jnp.where(rest > 0, rest, 1.0))
-    return kernel.log_norm(d) - logh - log_rest + sums.log_scale + _safe_log(sums.s)
+    return log_normaliser(d, h, log_rest, kernel) + sums.log_scale + safe_log(sums.s)
 
 
 def _loo(data, h, w, kernel, qb, db):
@@ -239,14 +227,11 @@ def _loo(data, h, w, kernel, qb, db):
 def _lscv(data, h, w, qb, db):
     d = data.shape[1]
     W = jnp.sum(w)
-    log_w = _safe_log(w)
+    log_w = safe_log(w)
     # integral of f^2 = W^-2 sum_ij w_i w_j N(x_i - x_j; 0, 2 h^2): a KDE at bandwidth sqrt(2) h.
     h2 = h * math.sqrt(2.0)
     s2 = kernel_sums(data, data, w, h2, GAUSSIAN, with_mean=False, query_block=qb, data_block=db)
-    log_a = (
-        GAUSSIAN.log_norm(d) - jnp.sum(jnp.broadcast_to(jnp.log(h2), (d,)))
-        + s2.log_scale + _safe_log(s2.s)
-    )
+    log_a = log_normaliser(d, h2, 0.0, GAUSSIAN) + s2.log_scale + safe_log(s2.s)  # W applied below
     sq = jnp.exp(jax.nn.logsumexp(log_w + log_a) - 2.0 * jnp.log(W))
     loo = _log_loo_density(data, h, w, GAUSSIAN, qb, db)
     cross = jnp.exp(jax.nn.logsumexp(log_w + loo) - jnp.log(W))
@@ -318,7 +303,7 @@ def loo_log_likelihood(
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
-    h = _as_bandwidth(_bandwidth_arg(bandwidth, data.shape[1]), data.shape[1], data.dtype)
+    h = _bandwidth_arg(bandwidth, data.shape[1], data.dtype)
     return _loo_jit(data, h, w, kernel=k, query_block=qb, data_block=db)
 
 
@@ -368,7 +353,7 @@ def lscv(
         raise ValueError(f"kernel={kernel!r}: lscv has a closed form only for the gaussian kernel")
     qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
-    h = _as_bandwidth(_bandwidth_arg(bandwidth, data.shape[1]), data.shape[1], data.dtype)
+    h = _bandwidth_arg(bandwidth, data.shape[1], data.dtype)
     return _lscv_jit(data, h, w, query_block=qb, data_block=db)
 
 
@@ -644,3 +629,19 @@ def resolve(
         return silverman(data, weights)
     h, _ = select(data, method=name, kernel=kernel, per_feature=True, weights=weights)
     return h
+
+
+def _resolve_for(bandwidth, x, x_name, data, weights, *, kernel):
+    """:func:`resolve` for the core functions' ``bandwidth`` argument.
+
+    With a rule name, ``data``, the query points ``x`` and ``weights`` are checked
+    first, in the order the core checks them, so that a bad argument is reported
+    with its own message before a (quadratic) selection runs; numbers pass through
+    unchecked (the core checks them).
+    """
+    if not isinstance(bandwidth, str):
+        return bandwidth
+    data = _validate.data(data)
+    _validate.points(x, data.shape[1], x_name)
+    weights = _validate.weights(weights, data.shape[0])
+    return resolve(bandwidth, data, weights=weights, kernel=kernel)

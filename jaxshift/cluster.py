@@ -298,6 +298,7 @@ def cluster(
     qb, db = _validate.block_sizes(query_block, data_block)
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "cluster")
+    bandwidth = _bandwidth_rules._resolve_for(bandwidth, seeds, "seeds", data, weights, kernel="gaussian")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
                     cluster_all, capacity=capacity, kernel=k, query_block=qb, data_block=db)
