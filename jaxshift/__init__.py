@@ -7,6 +7,8 @@ Core (pure, traceable; ``jit``, ``vmap`` and ``grad`` compose with all of it):
 - :func:`find_modes`: the ``lax.while_loop`` driver, all seeds at once.
 - :func:`trajectory`: fixed-step ``lax.scan`` paths (reverse-differentiable).
 - :mod:`jaxshift.kernels`: :class:`Kernel`, :func:`get_kernel`, :func:`shadow`.
+- :mod:`jaxshift.bandwidth`: Scott and Silverman rules, the differentiable
+  leave-one-out likelihood and LSCV objectives, gradient-based :func:`~jaxshift.bandwidth.select`.
 
 Host-side layers and tools:
 
@@ -14,9 +16,25 @@ Host-side layers and tools:
   ``estimate_bandwidth``, ``get_bin_seeds`` (same results), and the jit-able ``cluster``.
 - :mod:`jaxshift.image`: ``segment_colors``, ``filter_image`` (OpenCV's
   ``pyrMeanShiftFiltering``), ``segment``, ``load_image``, ``save_image``.
+- ``jaxshift.cli``: the ``jaxshift`` command (``segment`` images, ``cluster`` CSV files).
 
-- :mod:`jaxshift.bandwidth`: Scott and Silverman rules, the differentiable
-  leave-one-out likelihood and LSCV objectives, gradient-based :func:`~jaxshift.bandwidth.select`.
+Module map, one idea each, imports pointing down (nothing imports upwards, no cycles)::
+
+    cli                  the command line: argument parsing, files, progress bar
+    image/               mean shift on images (host-side NumPy around jitted steps)
+      _io                image arrays checked, split into colour and alpha, restored; files
+      _filter            the OpenCV-exact joint spatial-range filter
+      _regions           fusion of filtered pixels into regions (union-find), small-region merging
+      _colors            colour segmentation on integer colour keys
+    cluster              scikit-learn's MeanShift API and the jit-able cluster() pipeline
+    _density             kde, log_kde
+    _meanshift           the step, the while_loop driver (implicit gradients), the scan trajectory
+    bandwidth            rules of thumb, cross-validation objectives, select, resolve
+    _newton              a compiled modified-Newton minimiser (bandwidth.select)
+    _logdensity          kernel sums to a normalised log-density: the KDE's constant, a NaN-free log
+    _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data
+    kernels              kernel profiles, shadows, the name registry
+    _validate            argument checks with messages that name the argument and the value
 """
 
 from . import bandwidth, cluster, image, kernels

@@ -9,21 +9,12 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from . import _validate
+from ._logdensity import log_normaliser, safe_log
 from ._pairwise import choose_algorithm, kernel_sums
+from .bandwidth import _resolve_for
 from .kernels import Kernel, get_kernel
 
 __all__ = ["kde", "log_kde"]
-
-
-def _log_normaliser(d, bandwidth, weights, kernel: Kernel):
-    """``log(c_{k,d} / (sum w * prod h))``."""
-    logh = jnp.broadcast_to(jnp.log(bandwidth), (d,))
-    return kernel.log_norm(d) - jnp.log(jnp.sum(weights)) - jnp.sum(logh)
-
-
-def _safe_log(s):
-    pos = s > 0
-    return jnp.where(pos, jnp.log(jnp.where(pos, s, 1.0)), -jnp.inf)
 
 
 @functools.partial(jax.jit, static_argnames=("kernel", "log", "algorithm", "query_block", "data_block"))
@@ -32,9 +23,9 @@ def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_bl
         x, data, weights, bandwidth, kernel,
         with_mean=False, algorithm=algorithm, query_block=query_block, data_block=data_block,
     )
-    log_c = _log_normaliser(x.shape[1], bandwidth, weights, kernel) + sums.log_scale
+    log_c = log_normaliser(x.shape[1], bandwidth, jnp.log(jnp.sum(weights)), kernel) + sums.log_scale
     if log:
-        return log_c + _safe_log(sums.s)
+        return log_c + safe_log(sums.s)
     # exp(log_c) * s rather than exp(log f): no NaN gradient where a compact kernel is 0.
     return jnp.exp(log_c) * sums.s
 
@@ -43,7 +34,8 @@ def _public(x, data, bandwidth, kernel, weights, log, algorithm, query_block, da
     k = get_kernel(kernel)
     query_block, data_block = _validate.block_sizes(query_block, data_block)
     choose_algorithm(algorithm, 1, 1, 1)  # validates the name
-    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=k)
+    bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=k)
+    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
     out = _kde(
         x, data, bandwidth, weights,
         kernel=k, log=log, algorithm=algorithm, query_block=query_block, data_block=data_block,

@@ -11,6 +11,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _pairwise, _validate
+from .bandwidth import _resolve_for
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = ["Modes", "shift", "find_modes", "trajectory"]
@@ -314,7 +315,8 @@ def shift(
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
     _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
-    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights, kernel=shadow(k))
+    bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=shadow(k))
+    x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
     out = _shift(x, data, bandwidth, weights, kernel=k, algorithm=algorithm, query_block=qb, data_block=db)
     return out[0] if single else out
 
@@ -381,9 +383,8 @@ def find_modes(
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
     _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
-    seeds, data, bandwidth, weights, single = _validate.inputs(
-        seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
-    )
+    bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
+    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     if _validate.is_concrete(max_iter):
         if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
@@ -439,9 +440,8 @@ def trajectory(
     qb, db = _validate.block_sizes(query_block, data_block)
     _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
     steps = _validate.positive_int(steps, "steps", minimum=0)
-    seeds, data, bandwidth, weights, single = _validate.inputs(
-        seeds, "seeds", data, bandwidth, weights, kernel=shadow(k)
-    )
+    bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
+    seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, algorithm=algorithm,
                        query_block=qb, data_block=db)
     return path[:, 0] if single else path

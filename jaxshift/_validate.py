@@ -92,8 +92,12 @@ def points(a, d: int, name: str):
     return (a[None, :] if single else a), single
 
 
-def bandwidth(h, d: int, name: str = "bandwidth"):
-    """A positive finite scalar or ``[d]`` vector."""
+def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
+    """A positive finite scalar or ``[d]`` vector, as a JAX array of ``dtype``.
+
+    A one-element vector is the scalar it holds (when ``d != 1``), so an isotropic
+    bandwidth always reaches the core as ``[]``.
+    """
     h = _asarray(h, name)
     if h.ndim > 1 or (h.ndim == 1 and h.shape[0] not in (1, d)):
         raise ValueError(
@@ -103,6 +107,9 @@ def bandwidth(h, d: int, name: str = "bandwidth"):
         v = np.asarray(h, dtype=float)
         if not np.all(np.isfinite(v)) or not np.all(v > 0):
             raise ValueError(f"{name} must be positive and finite, got {_show(v)}")
+    h = jnp.asarray(h, dtype)
+    if h.ndim == 1 and h.shape[0] == 1 and d != 1:
+        h = h[0]
     return h
 
 
@@ -125,7 +132,7 @@ def weights(w, n: int, name: str = "weights"):
 
 
 def positive_int(v, name: str, *, minimum: int = 1):
-    """A Python int ``>= minimum`` (a static size or count)."""
+    """A Python int ``>= minimum`` (a static size, a count, a seed); ``bool`` is refused."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
     return int(v)
@@ -152,13 +159,12 @@ def tolerance(tol, d: int, name: str = "tol"):
     return tol
 
 
-def inputs(x, x_name: str, data_, bandwidth_, weights_, *, kernel="gaussian"):
-    """Validate and convert the common arguments of the core functions.
+def inputs(x, x_name: str, data_, bandwidth_, weights_):
+    """Check and convert the common arguments of the core functions.
 
-    A string ``bandwidth_`` (``"scott"``, ``"silverman"``, ``"likelihood"``,
-    ``"lscv"``) is selected from the data by :func:`jaxshift.bandwidth.resolve`
-    (``kernel`` is the one whose likelihood ``"likelihood"`` maximises); it needs
-    concrete data.
+    ``bandwidth_`` must be numbers: the callers turn a rule name (``"scott"``, ...)
+    into numbers first (:func:`jaxshift.bandwidth._resolve_for`), so this module
+    stays a leaf that only checks.
 
     Returns ``(x [m, d], data [n, d], bandwidth [] or [d], weights [n], single)``,
     all JAX arrays of one floating dtype (the float dtype of ``x`` and ``data``).
@@ -167,16 +173,9 @@ def inputs(x, x_name: str, data_, bandwidth_, weights_, *, kernel="gaussian"):
     n, d = data_.shape
     x, single = points(x, d, x_name)
     weights_ = weights(weights_, n)
-    if isinstance(bandwidth_, str):
-        from .bandwidth import resolve  # lazy: bandwidth imports this module
-
-        bandwidth_ = resolve(bandwidth_, data_, weights=weights_, kernel=kernel)
-    bandwidth_ = bandwidth(bandwidth_, d)
     dtype = float_dtype(x, data_)
+    bandwidth_ = bandwidth(bandwidth_, d, dtype)
     x = jnp.asarray(x, dtype)
     data_ = jnp.asarray(data_, dtype)
-    bandwidth_ = jnp.asarray(bandwidth_, dtype)
-    if bandwidth_.ndim == 1 and bandwidth_.shape[0] == 1 and d != 1:
-        bandwidth_ = bandwidth_[0]
     weights_ = jnp.ones((n,), dtype) if weights_ is None else jnp.asarray(weights_, dtype)
     return x, data_, bandwidth_, weights_, single

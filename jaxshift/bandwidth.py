@@ -36,10 +36,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
+from ._logdensity import log_normaliser, safe_log
+from ._newton import newton
 from ._pairwise import kernel_sums
 from .kernels import GAUSSIAN, Kernel, get_kernel
 
@@ -108,20 +109,13 @@ def _check_spread(data, weights):
             )
 
 
-def _bandwidth_arg(bandwidth, d):
+def _bandwidth_arg(bandwidth, d, dtype):
     if isinstance(bandwidth, str):
         raise ValueError(
             f"bandwidth={bandwidth!r}: give numbers here (the objective is a function of the bandwidth); "
             "use jaxshift.bandwidth.select to choose one"
         )
-    return _validate.bandwidth(bandwidth, d)
-
-
-def _as_bandwidth(h, d, dtype):
-    h = jnp.asarray(h, dtype)
-    if h.ndim == 1 and h.shape[0] == 1 and d != 1:
-        h = h[0]
-    return h
+    return _validate.bandwidth(bandwidth, d, dtype)
 
 
 # --------------------------------------------------------------------------- rules of thumb
@@ -213,21 +207,15 @@ def silverman(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
 # --------------------------------------------------------------------------- objectives
 
 
-def _safe_log(s):
-    pos = s > 0
-    return jnp.where(pos, jnp.log(jnp.where(pos, s, 1.0)), -jnp.inf)
-
-
 def _log_loo_density(data, h, w, kernel, qb, db):
     """``[n]`` ``log f_{-i}(x_i)``, ``f_{-i} = sum_{j != i} w_j K_h(x_i - x_j) / (W - w_i)``."""
     d = data.shape[1]
     sums = kernel_sums(
         data, data, w, h, kernel, with_mean=False, exclude_self=True, query_block=qb, data_block=db,
     )
-    logh = jnp.sum(jnp.broadcast_to(jnp.log(h), (d,)))
     rest = jnp.sum(w) - w
     log_rest = jnp.log(jnp.where(rest > 0, rest, 1.0))
-    return kernel.log_norm(d) - logh - log_rest + sums.log_scale + _safe_log(sums.s)
+    return log_normaliser(d, h, log_rest, kernel) + sums.log_scale + safe_log(sums.s)
 
 
 def _loo(data, h, w, kernel, qb, db):
@@ -239,14 +227,11 @@ def _loo(data, h, w, kernel, qb, db):
 def _lscv(data, h, w, qb, db):
     d = data.shape[1]
     W = jnp.sum(w)
-    log_w = _safe_log(w)
+    log_w = safe_log(w)
     # integral of f^2 = W^-2 sum_ij w_i w_j N(x_i - x_j; 0, 2 h^2): a KDE at bandwidth sqrt(2) h.
     h2 = h * math.sqrt(2.0)
     s2 = kernel_sums(data, data, w, h2, GAUSSIAN, with_mean=False, query_block=qb, data_block=db)
-    log_a = (
-        GAUSSIAN.log_norm(d) - jnp.sum(jnp.broadcast_to(jnp.log(h2), (d,)))
-        + s2.log_scale + _safe_log(s2.s)
-    )
+    log_a = log_normaliser(d, h2, 0.0, GAUSSIAN) + s2.log_scale + safe_log(s2.s)  # W applied below
     sq = jnp.exp(jax.nn.logsumexp(log_w + log_a) - 2.0 * jnp.log(W))
     loo = _log_loo_density(data, h, w, GAUSSIAN, qb, db)
     cross = jnp.exp(jax.nn.logsumexp(log_w + loo) - jnp.log(W))
@@ -318,7 +303,7 @@ def loo_log_likelihood(
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
-    h = _as_bandwidth(_bandwidth_arg(bandwidth, data.shape[1]), data.shape[1], data.dtype)
+    h = _bandwidth_arg(bandwidth, data.shape[1], data.dtype)
     return _loo_jit(data, h, w, kernel=k, query_block=qb, data_block=db)
 
 
@@ -368,104 +353,11 @@ def lscv(
         raise ValueError(f"kernel={kernel!r}: lscv has a closed form only for the gaussian kernel")
     qb, db = _validate.block_sizes(query_block, data_block)
     data, w = _data_weights(data, weights)
-    h = _as_bandwidth(_bandwidth_arg(bandwidth, data.shape[1]), data.shape[1], data.dtype)
+    h = _bandwidth_arg(bandwidth, data.shape[1], data.dtype)
     return _lscv_jit(data, h, w, query_block=qb, data_block=db)
 
 
 # --------------------------------------------------------------------------- selection
-
-
-def _newton(fun, z0, tol, max_iter):
-    """Minimise ``fun`` from ``z0`` ``[p]`` with modified Newton steps.
-
-    Every evaluation at a candidate ``z`` gives the value, gradient and Hessian
-    together in forward mode (``jacfwd`` of ``jacfwd``: ``p`` is the number of
-    bandwidths, 1 or ``d``, so a few tangents ride along one pass over the blocked
-    sums, without the residuals reverse mode keeps per block). The objective is
-    traced once, inside one ``lax.while_loop``, which keeps compilation short.
-
-    The Hessian's eigenvalues are replaced by their absolute values (bounded away
-    from 0), so every step is a descent direction; steps are capped at 2 in
-    log-bandwidth (a factor e^2) and halved until the Armijo condition holds (with
-    a few ulps of slack, so rounding at the optimum does not stall it); an
-    accepted candidate brings its gradient and Hessian with it. A start where the
-    objective is not finite (a compact kernel with an isolated point) is moved up
-    by factors of 2 first. Converged: the full Newton step is below ``tol``
-    (max-norm) at positive definite curvature.
-
-    Returns:
-        ``(z, f, n_iter, converged)``.
-    """
-    p = z0.shape[0]
-    dtype = z0.dtype
-    eps = jnp.finfo(dtype).eps
-    tiny = jnp.finfo(dtype).tiny
-
-    def value_grad(z):
-        g, f = jax.jacfwd(lambda y: (fun(y), fun(y)), has_aux=True)(z)
-        return g, (g, f)
-
-    def evaluate(z):
-        H, (g, f) = jax.jacfwd(value_grad, has_aux=True)(z)
-        return f, g, 0.5 * (H + H.T)
-
-    def direction(g, H):
-        lam, V = jnp.linalg.eigh(H)
-        floor = jnp.maximum(1e-6 * jnp.max(jnp.abs(lam)), tiny)
-        d = -V @ ((V.T @ g) / jnp.maximum(jnp.abs(lam), floor))
-        d = jnp.where(jnp.all(jnp.isfinite(d)), d, -g)
-        size = jnp.max(jnp.abs(d))
-        done = (size <= tol) & jnp.all(lam > 0) & jnp.all(jnp.isfinite(lam))
-        return d * jnp.minimum(1.0, 2.0 / jnp.maximum(size, tiny)), done
-
-    class State(NamedTuple):
-        z: jax.Array  # current point, its value, gradient, the direction from it
-        f: jax.Array
-        g: jax.Array
-        d: jax.Array
-        a: jax.Array  # step length of the candidate z + a d
-        cand: jax.Array
-        started: jax.Array  # has a finite current point
-        tries: jax.Array  # growth steps (not started) or halvings (started)
-        it: jax.Array
-        done: jax.Array
-        stop: jax.Array
-
-    def cond(s):
-        return ~s.stop
-
-    def body(s):
-        fc, gc, Hc = evaluate(s.cand)
-        finite = jnp.isfinite(fc) & jnp.all(jnp.isfinite(gc))
-        armijo = fc <= s.f + 1e-4 * s.a * (s.g @ s.d) + 8.0 * eps * jnp.abs(s.f)
-        accept = finite & (~s.started | armijo)
-        d_new, done = direction(gc, Hc)
-        one = jnp.asarray(1.0, dtype)
-        it = s.it + (accept & s.started).astype(jnp.int32)
-        # accepted: move there, plan the next full step
-        acc = State(
-            s.cand, fc, gc, d_new, one, s.cand + d_new, jnp.asarray(True), jnp.asarray(0), it, done,
-            done | (it >= max_iter),
-        )
-        # rejected before the start: grow the bandwidth; after: halve the step
-        grow = s.cand + jnp.asarray(math.log(2.0), dtype)
-        half = 0.5 * s.a
-        tries = s.tries + 1
-        rej = State(
-            s.z, s.f, s.g, s.d, jnp.where(s.started, half, s.a),
-            jnp.where(s.started, s.z + half * s.d, grow), s.started, tries, it, s.done,
-            tries >= jnp.where(s.started, 40, 60),
-        )
-        return jax.tree.map(lambda x, y: jnp.where(accept, x, y), acc, rej)
-
-    inf = jnp.asarray(jnp.inf, dtype)
-    zero = jnp.zeros((p,), dtype)
-    init = State(
-        z0, inf, zero, zero, jnp.asarray(1.0, dtype), z0, jnp.asarray(False), jnp.asarray(0),
-        jnp.asarray(0, jnp.int32), jnp.asarray(False), max_iter < 0,
-    )
-    s = lax.while_loop(cond, body, init)
-    return s.z, s.f, s.it, s.done & s.started
 
 
 @functools.partial(jax.jit, static_argnames=("method", "per_feature") + _STATIC)
@@ -485,7 +377,7 @@ def _select(data, w, tol, max_iter, *, method, kernel, per_feature, query_block,
         def fun(z):
             return _lscv(data, bandwidth_of(z), w, query_block, data_block)
 
-    z, f, it, done = _newton(fun, jnp.zeros((p,), data.dtype), tol, max_iter)
+    z, f, it, done = newton(fun, jnp.zeros((p,), data.dtype), tol, max_iter)
     objective = -f if method == "likelihood" else f
     return bandwidth_of(z), SelectInfo(objective, it, done)
 
@@ -644,3 +536,19 @@ def resolve(
         return silverman(data, weights)
     h, _ = select(data, method=name, kernel=kernel, per_feature=True, weights=weights)
     return h
+
+
+def _resolve_for(bandwidth, x, x_name, data, weights, *, kernel):
+    """:func:`resolve` for the core functions' ``bandwidth`` argument.
+
+    With a rule name, ``data``, the query points ``x`` and ``weights`` are checked
+    first, in the order the core checks them, so that a bad argument is reported
+    with its own message before a (quadratic) selection runs; numbers pass through
+    unchecked (the core checks them).
+    """
+    if not isinstance(bandwidth, str):
+        return bandwidth
+    data = _validate.data(data)
+    _validate.points(x, data.shape[1], x_name)
+    weights = _validate.weights(weights, data.shape[0])
+    return resolve(bandwidth, data, weights=weights, kernel=kernel)

@@ -14,7 +14,7 @@ for the call), float32 input in float32.
 Beyond scikit-learn (defaults keep its behaviour): ``kernel=`` (any jaxshift
 kernel), ``sample_weight=`` in ``fit``, ``predict(X, shift=True)`` (run mean shift
 from the new points, scikit-learn issue #16171), ``bandwidth="scott"`` and other
-rules of :mod:`jaxshift.bandwidth` when that module is present, and
+rules of :mod:`jaxshift.bandwidth`, and
 :func:`cluster`, the whole pipeline as a pure function for ``jax.jit``/``jax.vmap``
 with a static ``capacity``.
 
@@ -40,6 +40,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
+from . import bandwidth as _bandwidth_rules
 from ._meanshift import climb
 from ._pairwise import _blocks, choose_algorithm, kernel_sums
 from .kernels import Kernel, get_kernel, shadow
@@ -267,6 +268,7 @@ def cluster(
     choose_algorithm(algorithm, 1, 1, 1)  # validates the name
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "cluster")
+    bandwidth = _bandwidth_rules._resolve_for(bandwidth, seeds, "seeds", data, weights, kernel="gaussian")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
                     cluster_all, capacity=capacity, kernel=k, algorithm=algorithm, query_block=qb,
@@ -495,12 +497,6 @@ def _zero_bandwidth_modes(X, seeds, weights, max_iter):
 
 
 def _resolve_string_bandwidth(rule, X, weights, kernel, owner):
-    try:
-        from . import bandwidth as _bandwidth_rules
-    except ImportError as exc:
-        raise _param_error(
-            "bandwidth", owner, "a float in the range (0, inf) or None (jaxshift.bandwidth is missing)", rule
-        ) from exc
     with _precision(X.dtype):
         # A step with ``kernel`` climbs the density of its shadow: select for that one.
         h = _bandwidth_rules.resolve(

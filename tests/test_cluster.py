@@ -327,11 +327,10 @@ def test_predict_shift_follows_the_mode():
 
 
 def test_string_bandwidth_goes_through_jaxshift_bandwidth():
-    bandwidth_rules = pytest.importorskip("jaxshift.bandwidth")
     X = blobs(300, 2, centres=3, seed=10)
     ms = MeanShift(bandwidth="scott", bin_seeding=True).fit(X)
     with jax.enable_x64(True):  # float64 data: the rule is computed in float64
-        h = np.asarray(bandwidth_rules.scott(X))
+        h = np.asarray(jaxshift.bandwidth.scott(X))
     np.testing.assert_allclose(ms.bandwidth_, h, rtol=1e-12)
     ref = MeanShift(bandwidth=h, bin_seeding=True).fit(X)
     np.testing.assert_array_equal(ms.cluster_centers_, ref.cluster_centers_)

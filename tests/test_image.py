@@ -122,8 +122,8 @@ def test_filter_image_chunked_equals_whole(monkeypatch):
     """Tiny tiles and chunks (many jitted calls, padded last chunks) give the same result."""
     img = photo("flower", (40, 56))
     whole = filter_image(img, spatial_radius=4, range_radius=20)
-    monkeypatch.setattr(image, "_CHUNK_PIXELS", 100)
-    monkeypatch.setattr(image, "_WINDOW_BUDGET", 1000)
+    monkeypatch.setattr(image._filter, "_CHUNK_PIXELS", 100)  # the filter's tunables live beside it
+    monkeypatch.setattr(image._filter, "_WINDOW_BUDGET", 1000)
     calls = []
     tiled = filter_image(img, spatial_radius=4, range_radius=20, progress=lambda d, t: calls.append((d, t)))
     assert np.array_equal(whole, tiled)
@@ -278,6 +278,24 @@ def test_segment_colors_weighted_unique_colours_equal_sklearn_on_all_pixels():
         ref = MeanShift(bandwidth=60, bin_seeding=bin_seeding).fit(img.reshape(-1, 3).astype(np.float32))
         np.testing.assert_allclose(res.palette, ref.cluster_centers_, rtol=1e-4, atol=1e-3)
         assert np.array_equal(res.labels.ravel(), ref.labels_)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_unique_colors_on_integer_keys_equal_row_unique(dtype, channels):
+    """Colours deduplicated on integer keys (packed bits, or per-channel ranks for floats;
+    bincount or a 1-D sort) give exactly ``np.unique(axis=0)``: colours, order, inverse, counts."""
+    rng = np.random.default_rng(channels)
+    for n, levels in [(1, 3), (500, 4), (3000, 256), (70_000, 256)]:
+        px = rng.integers(0, levels, (n, channels))
+        px = px.astype(dtype) if dtype.startswith("uint") else (px / (levels - 1)).astype(dtype)
+        px[n // 2:] = px[: n - n // 2]  # duplicates
+        colors, inverse, counts = image._unique_colors(px)
+        ref_colors, ref_inverse, ref_counts = np.unique(px, axis=0, return_inverse=True, return_counts=True)
+        assert colors.dtype == px.dtype
+        np.testing.assert_array_equal(colors, ref_colors)
+        np.testing.assert_array_equal(inverse, ref_inverse.ravel())
+        np.testing.assert_array_equal(counts, ref_counts)
 
 
 def test_segment_colors_grey_float_and_rgba():

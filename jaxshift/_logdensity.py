@@ -1,0 +1,29 @@
+"""From kernel sums to a normalised log-density: the KDE's constant and a NaN-free log.
+
+A KDE is ``f(x) = c_{k,d} / (W prod_l h_l) * S(x)`` with ``S`` the kernel sum of the
+hot loop (:func:`jaxshift._pairwise.kernel_sums`, returned as ``exp(log_scale) * s``)
+and ``W`` the total weight. ``kde``/``log_kde`` (``W = sum w``), the leave-one-out
+likelihood (``W = sum w - w_i`` per point) and LSCV (``W`` applied later) all
+assemble ``log f`` from these two pieces.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .kernels import Kernel
+
+
+def log_normaliser(d: int, bandwidth, log_total, kernel: Kernel):
+    """``log(c_{k,d} / (W prod_l h_l))`` for ``log_total = log W`` (scalar or per query).
+
+    ``bandwidth`` is a scalar (isotropic, counted ``d`` times) or ``[d]``.
+    """
+    log_h = jnp.broadcast_to(jnp.log(bandwidth), (d,))
+    return kernel.log_norm(d) - log_total - jnp.sum(log_h)
+
+
+def safe_log(s):
+    """``log(s)``, ``-inf`` where ``s == 0``, without a NaN gradient there."""
+    pos = s > 0
+    return jnp.where(pos, jnp.log(jnp.where(pos, s, 1.0)), -jnp.inf)
