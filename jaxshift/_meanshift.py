@@ -107,13 +107,24 @@ def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block
                  query_block=query_block, data_block=data_block)
 
 
-def _within_tol(delta, tol):
+def _within_tol(delta, tol, x=None):
     """``|delta| <= tol`` (scalar ``tol``, as scikit-learn), or ``|delta / tol| <= 1``
-    for a per-feature ``tol`` (a zero entry demands no movement on that feature)."""
+    for a per-feature ``tol`` (a zero entry demands no movement on that feature).
+
+    With ``x`` (the position), a step no larger than the float spacing at ``x``
+    also counts: far from the origin in float32 (coordinates ~1e4) a ``tol`` below the
+    spacing could only be met by a step of exactly 0, and rounding can leave a seed
+    hopping between two neighbouring floats forever.
+    """
+    if x is not None:
+        spacing = jnp.finfo(delta.dtype).eps * jnp.max(jnp.abs(x), axis=-1)
+        small = jnp.all(jnp.abs(delta) <= spacing[:, None], axis=-1)
+    else:
+        small = False
     if tol.ndim == 0:
-        return jnp.sqrt(jnp.sum(delta * delta, axis=-1)) <= tol
+        return (jnp.sqrt(jnp.sum(delta * delta, axis=-1)) <= tol) | small
     r = jnp.where(tol > 0, delta / jnp.where(tol > 0, tol, 1.0), jnp.where(delta == 0, 0.0, jnp.inf))
-    return jnp.sum(r * r, axis=-1) <= 1.0
+    return (jnp.sum(r * r, axis=-1) <= 1.0) | small
 
 
 def _row_hash(x):
@@ -172,7 +183,7 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
         active = active & ~dup
         new, weight, pairs = _mean_step(x, plan, bandwidth, kernel=kernel, active=active)
         ok = weight > 0
-        done = _within_tol(new - x, tol)
+        done = _within_tol(new - x, tol, x)
         return dict(
             x=jnp.where(active[:, None], new, x),
             prev=jnp.where(active[:, None], x, state["prev"]),

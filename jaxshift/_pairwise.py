@@ -105,6 +105,7 @@ class DataPlan(NamedTuple):
         lo, hi: ``[nb, d]`` each block's bounding box (stop-gradient).
         wsum: ``[nb]`` each block's total weight (stop-gradient).
         ids: ``[nb, bn]`` int32 original index of each point (``-2`` for padding).
+        raw: ``[nb, bn, d]`` the points themselves (for blocks too wide for the GEMM form).
     """
 
     y: jax.Array
@@ -114,6 +115,7 @@ class DataPlan(NamedTuple):
     hi: jax.Array
     wsum: jax.Array
     ids: jax.Array
+    raw: jax.Array
 
 
 def _blocks(a, size, fill=0):
@@ -215,6 +217,7 @@ def plan_data(data, weights, *, data_block: int, pruned: bool) -> DataPlan:
         hi=jnp.max(fb, axis=1),
         wsum=lax.stop_gradient(jnp.sum(wb, axis=1)),
         ids=ib,
+        raw=yb,
     )
 
 
@@ -272,29 +275,55 @@ def _reach(geo: _Geometry, plan: DataPlan, qlo, qhi, sc, inv, dtype):
     return idx, jnp.sum(reach, dtype=jnp.int32)
 
 
-def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv):
+def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv, checked=True):
     """Accumulate one data block into one query block's running sums.
 
     ``blk`` holds the block's scaled points, their squared norms (the gaussian: the
     bias ``log w - |y|^2 / 2``), unscaled points, weights, centre and ids, all relative
-    to the block's centre. Per-point terms come precomputed: inside one fusion XLA
-    would otherwise recompute them for every pair.
+    to the block's centre, then the raw points, the largest scaled squared norm and the
+    log-weights. Per-point terms come precomputed: inside one fusion XLA would
+    otherwise recompute them for every pair.
+
+    Squared distances take the GEMM form around the block's centre unless the pair of
+    blocks is *wide* (``eps (max|x - c|^2 + max|y - c|^2) > 1e-4`` in bandwidth units,
+    which happens only for a block that straddles far-apart groups of points): then the
+    difference form on the raw coordinates, exact for nearby points whatever their
+    magnitude (Sterbenz), keeps float32 accurate; its weighted sum is then taken of the
+    raw points minus the anchor (exact for points near the anchor), not of points minus
+    a far centre.
     """
     mx, s, t, pairs = carry
-    ys, yy, yc, w, c, ids = blk
+    ys, yy, yc, w, c, ids, raw, yymax, logw = blk
     kernel = geo.kernel
+    dtype = xq.dtype
     xs = (xq - c) * sc
     xx = jnp.sum(xs * xs, axis=-1)
-    cross = jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST)
-    shift = c - anchor  # [bm, d]: block centre relative to each query's anchor
+    anchor0 = anchor[0]  # one anchor per query block
+    shift0 = c - anchor0  # the block's centre relative to the anchor
+    # (checked=False: the caller has bounded every pair of this query block as not wide)
+    wide = (lax.stop_gradient(jnp.max(xx)) + yymax) * inv * jnp.finfo(dtype).eps > 1e-4
+
+    def diff_u(_):
+        u = jnp.zeros((xq.shape[0], raw.shape[0]), dtype)
+        for f in range(xq.shape[1]):
+            z = (xq[:, f, None] - raw[None, :, f]) * sc[f]
+            u = u + z * z
+        return u * inv if geo.unscaled else u
+
     if kernel.log_linear:
         # log-weight -u/2 + log w = x.y - |x|^2/2 + (log w - |y|^2/2): one GEMM entry
         # plus a per-point bias; the per-query -|x|^2/2 joins the running maximum.
-        a = cross + yy[None, :]
+        def gemm(_):
+            return jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST) + yy[None, :], xx, yc, shift0
+
+        def direct(_):
+            return logw[None, :] - 0.5 * diff_u(None), jnp.zeros_like(xx), raw - anchor0, jnp.zeros_like(shift0)
+
+        a, xxe, ymat, shift = lax.cond(wide, direct, gemm, None) if checked else gemm(None)
         if geo.exclude_self:
             a = jnp.where(iq[:, None] == ids[None, :], -jnp.inf, a)
         top_a = jnp.max(a, axis=1)
-        top = top_a - 0.5 * xx
+        top = top_a - 0.5 * xxe
         new = lax.stop_gradient(jnp.maximum(mx, top))
         base = jnp.where(jnp.isfinite(new), new, 0.0)
         alpha = jnp.exp(mx - base)
@@ -303,21 +332,28 @@ def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv):
         # coordinates, base + |x|^2/2 could round past every a and underflow all of
         # them). The offset is a constant, save for the -|x|^2/2 term's gradient.
         off = lax.stop_gradient(jnp.where(jnp.isfinite(top_a), top_a - (top - base), jnp.inf))
-        e = jnp.exp(a - (off + 0.5 * (xx - lax.stop_gradient(xx)))[:, None])
+        e = jnp.exp(a - (off + 0.5 * (xxe - lax.stop_gradient(xxe)))[:, None])
         se = jnp.sum(e, axis=1)
         s = s * alpha + se
         if geo.with_mean:
-            t = t * alpha[:, None] + jnp.matmul(e, yc, precision=lax.Precision.HIGHEST) + se[:, None] * shift
+            t = t * alpha[:, None] + jnp.matmul(e, ymat, precision=lax.Precision.HIGHEST) + se[:, None] * shift
         return new, s, t, pairs + 1
-    u = jnp.maximum(xx[:, None] + yy[None, :] - 2.0 * cross, 0.0)
-    if geo.unscaled:
-        u = u * inv
+
+    def gemm_u(_):
+        cross = jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST)
+        u = jnp.maximum(xx[:, None] + yy[None, :] - 2.0 * cross, 0.0)
+        return (u * inv if geo.unscaled else u), yc, shift0
+
+    def direct_u(_):
+        return diff_u(None), raw - anchor0, jnp.zeros_like(shift0)
+
+    u, ymat, shift = lax.cond(wide, direct_u, gemm_u, None) if checked else gemm_u(None)
     wq = jnp.where(iq[:, None] == ids[None, :], 0.0, w[None, :]) if geo.exclude_self else w[None, :]
     e = wq * kernel.weight(u) if geo.with_mean else wq * kernel.profile(u)
     se = jnp.sum(e, axis=1)
     s = s + se
     if geo.with_mean:
-        t = t + jnp.matmul(e, yc, precision=lax.Precision.HIGHEST) + se[:, None] * shift
+        t = t + jnp.matmul(e, ymat, precision=lax.Precision.HIGHEST) + se[:, None] * shift
     return mx, s, t, pairs + 1
 
 
@@ -338,10 +374,13 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
     fb = _blocks(fixed, bm)
     ys = plan.y * sc
     yy = jnp.sum(ys * ys, axis=-1)
+    yymax = lax.stop_gradient(jnp.max(yy, axis=1))
+    pos = plan.w > 0
+    logw = jnp.where(pos, jnp.log(jnp.where(pos, plan.w, 1.0)), -jnp.inf)
     if geo.kernel.log_linear:
-        pos = plan.w > 0
-        yy = jnp.where(pos, jnp.log(jnp.where(pos, plan.w, 1.0)), -jnp.inf) - 0.5 * yy
-    blocks = (ys, yy, plan.y, plan.w, plan.centre, plan.ids)
+        yy = logw - 0.5 * yy
+    blocks = (ys, yy, plan.y, plan.w, plan.centre, plan.ids, plan.raw, yymax, logw)
+    sc0, inv0 = lax.stop_gradient(sc), lax.stop_gradient(inv)
 
     def one(args):
         xq, aq, iq, fq = args
@@ -353,31 +392,38 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
         )
 
         def run(_):
+            qlo = jnp.min(jnp.where(aq[:, None], fq, jnp.inf), axis=0)
+            qhi = jnp.max(jnp.where(aq[:, None], fq, -jnp.inf), axis=0)
             if geo.pruned:
-                qlo = jnp.min(jnp.where(aq[:, None], fq, jnp.inf), axis=0)
-                qhi = jnp.max(jnp.where(aq[:, None], fq, -jnp.inf), axis=0)
                 idx, count = _reach(geo, plan, qlo, qhi, sc, inv, dtype)
-                anchor = plan.centre[idx[0]]
+                listed = jnp.zeros((nb,), bool).at[idx].set(jnp.arange(nb) < count)
             else:
                 idx, count = jnp.arange(nb, dtype=jnp.int32), jnp.asarray(nb, jnp.int32)
-                anchor = plan.centre[0]
-            anchor = jnp.broadcast_to(lax.stop_gradient(anchor), (bm, d))
+                listed = jnp.ones((nb,), bool)
+            # The anchor: the centre of the data block nearest the query box (a data point).
+            mid = 0.5 * (qlo + qhi)
+            near = jnp.argmin(jnp.where(plan.wsum > 0, jnp.sum(((plan.centre - mid) * sc0) ** 2, axis=1), jnp.inf))
+            anchor = jnp.broadcast_to(lax.stop_gradient(plan.centre[near]), (bm, d))
+            # Is any listed block pair too wide for the GEMM form? (a bound from the boxes)
+            far = jnp.maximum(jnp.abs(qhi - plan.centre), jnp.abs(qlo - plan.centre)) * sc0
+            wide = (jnp.sum(far * far, axis=1) + yymax) * inv0 * jnp.finfo(dtype).eps > 1e-4
+            any_wide = jnp.any(wide & listed)
 
-            def visit(carry, b):
-                blk = tuple(a[b] for a in blocks)
-                return _pair_block(geo, carry, xq, iq, anchor, blk, sc, inv)
+            def walk_blocks(checked):
+                def pair(carry, blk):
+                    return _pair_block(geo, carry, xq, iq, anchor, blk, sc, inv, checked)
 
-            if not geo.pruned:
-                out, _ = lax.scan(
-                    lambda c, blk: (_pair_block(geo, c, xq, iq, anchor, blk, sc, inv), None), init, blocks,
-                )
-            elif walk == "while":
-                out = lax.fori_loop(0, count, lambda k, c: visit(c, idx[k]), init)
-            else:
-                out, _ = lax.scan(
-                    lambda c, k: (lax.cond(k < count, lambda c: visit(c, idx[k]), lambda c: c, c), None),
+                if not geo.pruned:
+                    return lax.scan(lambda c, blk: (pair(c, blk), None), init, blocks)[0]
+                if walk == "while":
+                    return lax.fori_loop(0, count, lambda k, c: pair(c, tuple(a[idx[k]] for a in blocks)), init)
+                return lax.scan(
+                    lambda c, k: (lax.cond(k < count, lambda c: pair(c, tuple(a[idx[k]] for a in blocks)),
+                                           lambda c: c, c), None),
                     init, jnp.arange(nb, dtype=jnp.int32),
-                )
+                )[0]
+
+            out = lax.cond(any_wide, lambda _: walk_blocks(True), lambda _: walk_blocks(False), None)
             mx, s, t, pairs = out
             if not compact:
                 # max_j (log w_j - u_ij / 2) <= log max w: the clamp only removes rounding
