@@ -43,6 +43,7 @@ from . import _validate
 from . import bandwidth as _bandwidth_rules
 from ._meanshift import climb
 from ._pairwise import _blocks, choose_algorithm, kernel_sums
+from ._rows import unique_rows
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = [
@@ -410,7 +411,7 @@ def _deduplicate(X, weights):
     ``inverse`` is ``None`` when there is too little to gain."""
     if X.shape[0] < 2:
         return X, weights, None
-    rows, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
+    rows, inverse, counts = unique_rows(X)
     if len(rows) > 0.8 * X.shape[0]:
         return X, weights, None
     inverse = inverse.reshape(-1)
@@ -608,7 +609,7 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
     binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
     if binned.shape[0] == 0:
         return np.zeros((0, pts.shape[1]), np.float32) * bin_size
-    uniq, first, counts = np.unique(binned, axis=0, return_index=True, return_counts=True)
+    uniq, first, _, counts = unique_rows(binned, return_index=True)
     order = np.argsort(first, kind="stable")
     chosen = uniq[order][counts[order] >= min_bin_freq]
     bin_seeds = np.asarray(chosen, dtype=np.float32).reshape(-1, pts.shape[1])

@@ -29,8 +29,8 @@ OpenCV-exact filter), ``_regions`` (fusion into regions, small-region merging),
 
 # The private names that tests and benchmarks reach for as ``jaxshift.image._name``
 # (from before the split into modules) are re-exported as ``name as name``.
+from .._rows import unique_rows as _unique_colors  # noqa: F401  (tests use it)
 from ._colors import ColorSegmentation, segment_colors
-from ._colors import _unique_colors as _unique_colors
 from ._filter import Progress as Progress
 from ._filter import _round_div as _round_div
 from ._filter import _tie_table as _tie_table

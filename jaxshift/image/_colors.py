@@ -1,6 +1,6 @@
 """Colour segmentation: mean shift on an image's distinct colours, weighted by their counts.
 
-Pixels are deduplicated on one integer key per colour (:func:`_unique_colors`), the
+Pixels are deduplicated on one integer key per colour (:func:`jaxshift._rows.unique_rows`), the
 distinct colours clustered with :class:`~jaxshift.cluster.MeanShift`, and every pixel
 labelled through its key's index.
 """
@@ -13,6 +13,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from .. import cluster
+from .._rows import unique_rows as _unique_colors
 from .._validate import positive_int
 from ..kernels import get_kernel
 from ._io import _as_image, _number, _restore, _to_dtype
@@ -37,61 +38,6 @@ class ColorSegmentation(NamedTuple):
     quantized: np.ndarray
     bandwidth: float
 
-
-
-def _color_keys(pixels: np.ndarray):
-    """One integer per pixel ``[n]`` that is equal for equal colours and ordered as the
-    colours are (lexicographically), and the number of possible keys (``None``: many).
-
-    Unsigned-integer pixels (``uint8``, ``uint16``) pack their channels into the bits
-    of one unsigned integer, ``r << 16 | g << 8 | b`` for RGB ``uint8``. Float pixels
-    combine each channel's rank among that channel's distinct values, a channel at a
-    time, re-ranking in between so that the key stays below ``n^2``.
-    """
-    n, c = pixels.shape
-    if np.issubdtype(pixels.dtype, np.unsignedinteger) and c * pixels.dtype.itemsize <= 8:
-        bits = 8 * pixels.dtype.itemsize
-        kt = np.uint32 if c * bits <= 32 else np.uint64
-        key = np.zeros(n, kt)
-        for j in range(c):
-            key = (key << kt(bits)) | pixels[:, j].astype(kt)
-        return key, 1 << (c * bits)
-    key = np.zeros(n, np.int64)
-    for j in range(c):
-        values, code = np.unique(pixels[:, j], return_inverse=True)
-        if j > 1:  # the key's rank among the distinct keys so far: below n
-            key = np.unique(key, return_inverse=True)[1].ravel()
-        key = key * values.size + code.ravel()
-    return key, None
-
-
-def _unique_colors(pixels: np.ndarray):
-    """The distinct colours of ``pixels`` ``[n, C]``: ``(colours [u, C], inverse [n],
-    counts [u])``, the colours in lexicographic order (``np.unique(pixels, axis=0)``'s).
-
-    Deduplicated on the integer keys of :func:`_color_keys`: a histogram
-    (``bincount``) when there are no more possible keys than pixels (greyscale
-    ``uint8``, or a large ``uint8`` image), otherwise a 1-D sort; never a sort of rows.
-    """
-    n, c = pixels.shape
-    key, n_keys = _color_keys(pixels)
-    if n_keys is None:
-        _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-        return pixels[first], inverse.ravel(), counts
-    if n_keys <= max(n, 1 << 16):
-        hist = np.bincount(key, minlength=n_keys)
-        keys = np.flatnonzero(hist).astype(key.dtype)
-        index = np.zeros(n_keys, np.intp)
-        index[keys] = np.arange(keys.size)
-        inverse, counts = index[key], hist[keys]
-    else:
-        keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        inverse = inverse.ravel()
-    bits = 8 * pixels.dtype.itemsize
-    kt = key.dtype.type
-    mask = kt((1 << bits) - 1)
-    colors = np.stack([(keys >> kt(bits * (c - 1 - j))) & mask for j in range(c)], axis=1)
-    return colors.astype(pixels.dtype), inverse, counts
 
 
 def segment_colors(
