@@ -75,8 +75,9 @@ def kde(
             every block pair; ``"pruned"`` sorts data and queries along a Morton curve
             and skips block pairs out of the kernel's reach (for the gaussian: whose
             total contribution is below the dtype's rounding of the sum, so results
-            stay exact to rounding); ``"auto"`` prunes for ``d <= 6`` and more than
-            1,024 data points. See :mod:`jaxshift._pairwise`.
+            stay exact to rounding); ``"auto"`` prunes compact kernels for ``d <= 6``
+            and more than 1,024 data points, and keeps the gaussian dense (see
+            :func:`jaxshift._pairwise.choose_algorithm`).
         query_block: queries per block (static; default 256 dense, 64 pruned).
         data_block: data points per block (static; default 2048 dense, 256 pruned).
 

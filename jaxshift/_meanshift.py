@@ -62,10 +62,10 @@ class _Plan(NamedTuple):
     pruned: bool
 
 
-def _plan(data, weights, m, *, algorithm, query_block, data_block) -> _Plan:
+def _plan(data, weights, m, *, kernel, algorithm, query_block, data_block) -> _Plan:
     """The data side of the hot loop for ``m`` queries, built once per data set."""
     n, d = data.shape
-    algo = _pairwise.choose_algorithm(algorithm, m, n, d)
+    algo = _pairwise.choose_algorithm(algorithm, m, n, d, kernel)
     qb, db = _pairwise.block_shape(algo, query_block, data_block)
     pruned = algo == "pruned"
     return _Plan(_pairwise.plan_data(data, weights.astype(data.dtype), data_block=db, pruned=pruned), qb, pruned)
@@ -94,7 +94,7 @@ def _mean_step(x, plan: _Plan, bandwidth, *, kernel, active=None):
 
 def _step(x, data, bandwidth, weights, *, kernel, algorithm, query_block, data_block):
     """One mean-shift step of ``x`` ``[m, d]`` against ``data`` (plan built here)."""
-    plan = _plan(data, weights, x.shape[0], algorithm=algorithm, query_block=query_block, data_block=data_block)
+    plan = _plan(data, weights, x.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block)
     return _mean_step(x, plan, bandwidth, kernel=kernel)[0]
 
 
@@ -169,7 +169,7 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
     Not differentiable (see :func:`_find_modes` for the implicit derivative).
     """
     m = seeds.shape[0]
-    plan = _plan(data, weights, m, algorithm=algorithm, query_block=query_block, data_block=data_block)
+    plan = _plan(data, weights, m, kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block)
     idx = jnp.arange(m, dtype=jnp.int32)
     dtype = seeds.dtype
 
@@ -261,7 +261,7 @@ def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, algor
 
 @functools.partial(jax.jit, static_argnames=_STATIC + ("steps",))
 def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, algorithm, query_block, data_block):
-    plan = _plan(data, weights, seeds.shape[0], algorithm=algorithm, query_block=query_block,
+    plan = _plan(data, weights, seeds.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block,
                  data_block=data_block)
 
     def body(x, _):
