@@ -111,10 +111,11 @@ def _within_tol(delta, tol, x=None):
     """``|delta| <= tol`` (scalar ``tol``, as scikit-learn), or ``|delta / tol| <= 1``
     for a per-feature ``tol`` (a zero entry demands no movement on that feature).
 
-    With ``x`` (the position), a step no larger than the float spacing at ``x``
-    also counts: far from the origin in float32 (coordinates ~1e4) a ``tol`` below the
-    spacing could only be met by a step of exactly 0, and rounding can leave a seed
-    hopping between two neighbouring floats forever.
+    With ``x`` (the position), a step no larger than the float spacing at ``x`` (the
+    largest coordinate's) also counts: far from the origin in float32 (coordinates
+    ~1e4) a ``tol`` below the spacing could only be met by a step of exactly 0, and the
+    mean's rounding can leave a seed cycling between neighbouring floats forever. In
+    float64 this floor is far below any useful ``tol``.
     """
     if x is not None:
         spacing = jnp.finfo(delta.dtype).eps * jnp.max(jnp.abs(x), axis=-1)

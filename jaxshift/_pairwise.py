@@ -201,6 +201,7 @@ def plan_data(data, weights, *, data_block: int, pruned: bool) -> DataPlan:
     """Cut ``data`` ``[n, d]`` (weights ``[n]``) into blocks of ``data_block`` points,
     sorted along a Morton curve when ``pruned``. The order, centres and boxes do not
     depend on the bandwidth, so a ``vmap`` over bandwidths shares them."""
+    data, weights = jnp.asarray(data), jnp.asarray(weights)
     n, d = data.shape
     bn = min(data_block, n)
     ids = jnp.arange(n, dtype=jnp.int32)
@@ -298,34 +299,60 @@ def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv, checked=Tru
     raw points minus the anchor (exact for points near the anchor), not of points minus
     a far centre.
     """
-    mx, s, t, pairs = carry
+    mx, s, t, an, pairs = carry
     ys, yy, yc, w, c, ids, raw, yymax, logw = blk
     kernel = geo.kernel
     dtype = xq.dtype
     xs = (xq - c) * sc
     xx = jnp.sum(xs * xs, axis=-1)
-    anchor0 = anchor[0]  # one anchor per query block
-    shift0 = c - anchor0  # the block's centre relative to the anchor
     # (checked=False: the caller has bounded every pair of this query block as not wide)
     wide = (lax.stop_gradient(jnp.max(xx)) + yymax) * inv * jnp.finfo(dtype).eps > 1e-4
 
-    def diff_u(_):
+    def diff_u():
         u = jnp.zeros((xq.shape[0], raw.shape[0]), dtype)
         for f in range(xq.shape[1]):
             z = (xq[:, f, None] - raw[None, :, f]) * sc[f]
             u = u + z * z
         return u * inv if geo.unscaled else u
 
+    def reanchor(u, s, t, an):
+        """A row whose anchor is farther than its nearest point in this block takes that
+        point as its anchor (``t`` re-expressed: exact on a lattice, both being data
+        points), so that the sums of ``y - anchor`` stay small numbers."""
+        if not geo.with_mean:
+            return t, an
+        uu = jnp.where(w[None, :] > 0, u, jnp.inf)
+        j = jnp.argmin(uu, axis=1)
+        cand = lax.stop_gradient(raw[j])
+        z = (xq - an) * sc
+        d_an = jnp.sum(z * z, axis=1) * (inv if geo.unscaled else 1.0)
+        better = lax.stop_gradient(jnp.take_along_axis(uu, j[:, None], axis=1)[:, 0] < d_an)
+        t = jnp.where(better[:, None], t + s[:, None] * (an - cand), t)
+        return t, jnp.where(better[:, None], cand, an)
+
+    def accumulate(e, se, t, an):
+        """``t + sum_j e_ij (y_j - an_i)``: by a product around the block's centre, or,
+        for a wide pair, by differences of raw points (exact for points near the anchor)."""
+        def product(_):
+            return t + jnp.matmul(e, yc, precision=lax.Precision.HIGHEST) + se[:, None] * (c - an)
+
+        def direct(_):
+            cols = [jnp.sum(e * (raw[None, :, f] - an[:, f, None]), axis=1) for f in range(xq.shape[1])]
+            return t + jnp.stack(cols, axis=1)
+
+        return lax.cond(wide, direct, product, None) if checked else product(None)
+
     if kernel.log_linear:
         # log-weight -u/2 + log w = x.y - |x|^2/2 + (log w - |y|^2/2): one GEMM entry
         # plus a per-point bias; the per-query -|x|^2/2 joins the running maximum.
         def gemm(_):
-            return jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST) + yy[None, :], xx, yc, shift0
+            return jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST) + yy[None, :], xx, t, an
 
         def direct(_):
-            return logw[None, :] - 0.5 * diff_u(None), jnp.zeros_like(xx), raw - anchor0, jnp.zeros_like(shift0)
+            u = diff_u()
+            return (logw[None, :] - 0.5 * u, jnp.zeros_like(xx)) + reanchor(u, s, t, an)
 
-        a, xxe, ymat, shift = lax.cond(wide, direct, gemm, None) if checked else gemm(None)
+        a, xxe, t, an = lax.cond(wide, direct, gemm, None) if checked else gemm(None)
         if geo.exclude_self:
             a = jnp.where(iq[:, None] == ids[None, :], -jnp.inf, a)
         top_a = jnp.max(a, axis=1)
@@ -342,25 +369,26 @@ def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv, checked=Tru
         se = jnp.sum(e, axis=1)
         s = s * alpha + se
         if geo.with_mean:
-            t = t * alpha[:, None] + jnp.matmul(e, ymat, precision=lax.Precision.HIGHEST) + se[:, None] * shift
-        return new, s, t, pairs + 1
+            t = accumulate(e, se, t * alpha[:, None], an)
+        return new, s, t, an, pairs + 1
 
     def gemm_u(_):
         cross = jnp.matmul(xs, ys.T, precision=lax.Precision.HIGHEST)
         u = jnp.maximum(xx[:, None] + yy[None, :] - 2.0 * cross, 0.0)
-        return (u * inv if geo.unscaled else u), yc, shift0
+        return (u * inv if geo.unscaled else u), t, an
 
     def direct_u(_):
-        return diff_u(None), raw - anchor0, jnp.zeros_like(shift0)
+        u = diff_u()
+        return (u,) + reanchor(u, s, t, an)
 
-    u, ymat, shift = lax.cond(wide, direct_u, gemm_u, None) if checked else gemm_u(None)
+    u, t, an = lax.cond(wide, direct_u, gemm_u, None) if checked else gemm_u(None)
     wq = jnp.where(iq[:, None] == ids[None, :], 0.0, w[None, :]) if geo.exclude_self else w[None, :]
     e = wq * kernel.weight(u) if geo.with_mean else wq * kernel.profile(u)
     se = jnp.sum(e, axis=1)
     s = s + se
     if geo.with_mean:
-        t = t + jnp.matmul(e, ymat, precision=lax.Precision.HIGHEST) + se[:, None] * shift
-    return mx, s, t, pairs + 1
+        t = accumulate(e, se, t, an)
+    return mx, s, t, an, pairs + 1
 
 
 def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
@@ -390,12 +418,14 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
 
     def one(args):
         xq, aq, iq, fq = args
-        init = (
-            jnp.full((bm,), 0.0 if compact else -jnp.inf, dtype),
-            jnp.zeros((bm,), dtype),
-            jnp.zeros((bm, dm), dtype),
-            jnp.zeros((), jnp.int32),
-        )
+        def init(anchor):
+            return (
+                jnp.full((bm,), 0.0 if compact else -jnp.inf, dtype),
+                jnp.zeros((bm,), dtype),
+                jnp.zeros((bm, dm), dtype),
+                anchor,
+                jnp.zeros((), jnp.int32),
+            )
 
         def run(_):
             qlo = jnp.min(jnp.where(aq[:, None], fq, jnp.inf), axis=0)
@@ -420,17 +450,17 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
                     return _pair_block(geo, carry, xq, iq, anchor, blk, sc, inv, checked)
 
                 if not geo.pruned:
-                    return lax.scan(lambda c, blk: (pair(c, blk), None), init, blocks)[0]
+                    return lax.scan(lambda c, blk: (pair(c, blk), None), init(anchor), blocks)[0]
                 if walk == "while":
-                    return lax.fori_loop(0, count, lambda k, c: pair(c, tuple(a[idx[k]] for a in blocks)), init)
+                    return lax.fori_loop(0, count, lambda k, c: pair(c, tuple(a[idx[k]] for a in blocks)), init(anchor))
                 return lax.scan(
                     lambda c, k: (lax.cond(k < count, lambda c: pair(c, tuple(a[idx[k]] for a in blocks)),
                                            lambda c: c, c), None),
-                    init, jnp.arange(nb, dtype=jnp.int32),
+                    init(anchor), jnp.arange(nb, dtype=jnp.int32),
                 )[0]
 
             out = lax.cond(any_wide, lambda _: walk_blocks(True), lambda _: walk_blocks(False), None)
-            mx, s, t, pairs = out
+            mx, s, t, anchor, pairs = out
             if not compact:
                 # max_j (log w_j - u_ij / 2) <= log max w: the clamp only removes rounding
                 # (tiny bandwidths in float32), which could otherwise overflow exp. It is a
@@ -439,7 +469,8 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
                 mx = mx - lax.stop_gradient(jnp.maximum(mx - log_wmax, 0.0))
             return (mx, s, t, pairs), anchor
 
-        return lax.cond(jnp.any(aq), run, lambda _: (init, jnp.zeros((bm, d), dtype)), None)
+        zero = jnp.zeros((bm, d), dtype)
+        return lax.cond(jnp.any(aq), run, lambda _: (init(zero)[:3] + init(zero)[4:], zero), None)
 
     (mx, s, t, pairs), anchor = lax.map(one, (xb, ab, ib, fb))
     mx = mx.reshape(-1)[:m]

@@ -433,12 +433,9 @@ def test_gaussian_skip_bound_is_exact_to_rounding(x64):
 
 # --- 3. float32 on spread-out data ---------------------------------------------------------
 
-SPREAD_BUG = (
-    "float32 on spread data: a block that straddles the two groups takes its distances around "
-    "one centre, 1e4 away from the other group's points, and loses all precision (log_kde off "
-    "by ~4, modes off by ~3); and the default tol 1e-3 h = 5e-4 is below float32's spacing at "
-    "1e4 (9.8e-4), so a seed in a 1-ulp 2-cycle never counts as converged"
-)
+# Issue 13's case, fixed: blocks that straddle the groups used to take their distances
+# around one far centre (log_kde off by ~4 in float32), and a tol below float32's spacing
+# at 1e4 left seeds cycling between neighbouring floats (a third unconverged).
 
 
 def spread_groups(d, seed=0):
@@ -451,7 +448,6 @@ def spread_groups(d, seed=0):
     return np.concatenate(groups).astype(np.float32)
 
 
-@pytest.mark.xfail(strict=True, reason=SPREAD_BUG)
 @pytest.mark.parametrize("algorithm", ["auto", "pruned"])
 def test_float32_log_kde_on_spread_data(algorithm):
     data = spread_groups(2)
@@ -466,13 +462,14 @@ def test_float32_log_kde_on_spread_data(algorithm):
     np.testing.assert_allclose(f32, f64, rtol=0, atol=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason=SPREAD_BUG)
-def test_float32_find_modes_on_spread_data():
+@pytest.mark.parametrize("algorithm", ["auto", "pruned"])
+def test_float32_find_modes_on_spread_data(algorithm):
     data = spread_groups(2)
-    res = jaxshift.find_modes(data, data, bandwidth=0.5)
+    res = jaxshift.find_modes(data, data, bandwidth=0.5, algorithm=algorithm)
     assert res.modes.dtype == np.float32
     with jax.enable_x64(True):
-        ref = jaxshift.find_modes(data.astype(np.float64), data.astype(np.float64), bandwidth=0.5)
+        ref = jaxshift.find_modes(data.astype(np.float64), data.astype(np.float64), bandwidth=0.5,
+                                  algorithm=algorithm)
     assert bool(ref.converged.all())
     assert bool(res.converged.all()), f"{int((~res.converged).sum())} of {len(data)} seeds did not converge"
     np.testing.assert_allclose(res.modes, ref.modes, rtol=0, atol=4e-3)
