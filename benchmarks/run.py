@@ -49,7 +49,8 @@ filter
     (sp, sr) = (5, 15) and (10, 20). Parity: % identical pixels and PSNR. Pairs: window pixels
     examined (pixel-steps x window size), against every pixel taking all ``max_iter`` steps.
 hotloop
-    The one hot loop alone: ``jaxshift.kde`` and ``jaxshift.shift``, flat kernel, float32, d=3,
+    The one hot loop alone: ``jaxshift.kde`` and ``jaxshift.shift``, flat kernel, float32, d=3, with
+    ``algorithm="dense"`` (every pair: the raw rate) and ``"auto"`` (pruned),
     4,096 queries x 200,000 points (standard normal data, bandwidth 0.5). The reference is this
     machine's C limit (``/work/shared/tools/c-limit``: a vectorised OpenMP C loop of the same flat
     sums on all cores, measured at 4,096 x 200,000); ref s is the time it would take for these
@@ -87,6 +88,7 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -227,10 +229,10 @@ class Row:
                 "c_limit_fraction_evaluated": evaluated and evaluated / limit}
 
 
-def pairs_evaluated(x, data, *, bandwidth, kernel):
+def pairs_evaluated(x, data, *, bandwidth, kernel, algorithm="auto"):
     """Query-data pairs ``kde`` evaluates, from the core when it says (None when it does not)."""
     fn = getattr(_pairwise, "pairs_evaluated", None)
-    return None if fn is None else float(fn(x, data, bandwidth=bandwidth, kernel=kernel))
+    return None if fn is None else float(fn(x, data, bandwidth=bandwidth, kernel=kernel, algorithm=algorithm))
 
 
 def peak_rss():
@@ -475,8 +477,11 @@ def run_hotloop(cfg):
     limit = c_limit(cfg.c_limit_tool)
     ref = Timing(m * n / (limit * 1e9), m * n / (limit * 1e9), 0) if limit else None
     rows = []
-    for op, fn in [("kde", jaxshift.kde), ("shift", jaxshift.shift)]:
-        ours, t_ours = time_ours(lambda fn=fn: jax.block_until_ready(fn(x, data, bandwidth=h, kernel="flat")), cfg)
+    for (op, fn), algo in itertools.product([("kde", jaxshift.kde), ("shift", jaxshift.shift)], ("dense", "auto")):
+        ours, t_ours = time_ours(
+            lambda fn=fn, algo=algo: jax.block_until_ready(fn(x, data, bandwidth=h, kernel="flat", algorithm=algo)),
+            cfg,
+        )
         expect = numpy_flat(op, x[:32], data, h)
         diff = np.abs(np.asarray(ours)[:32] - expect)
         if op == "kde":
@@ -484,8 +489,8 @@ def run_hotloop(cfg):
         else:  # points: relative to the bandwidth (a relative difference near 0 means nothing)
             parity = {"max_diff_bw_vs_numpy": float(np.max(diff) / h)}
         rows.append(Row(
-            "hotloop", f"hot loop flat {op} {m:,} x {n:,}, d=3", "C limit (c-limit tool)", "float32", ref, t_ours,
-            parity, pairs_evaluated=pairs_evaluated(x, data, bandwidth=h, kernel="flat"),
+            "hotloop", f"hot loop flat {op} {m:,} x {n:,}, d=3, {algo}", "C limit (c-limit tool)", "float32", ref,
+            t_ours, parity, pairs_evaluated=pairs_evaluated(x, data, bandwidth=h, kernel="flat", algorithm=algo),
             pairs_dense=float(m) * n, extra={"c_limit_gpairs_s": limit},
         ))
     return rows
