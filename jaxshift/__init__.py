@@ -32,6 +32,7 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
     bandwidth            rules of thumb, cross-validation objectives, select, resolve
     _newton              a compiled modified-Newton minimiser (bandwidth.select)
     _logdensity          kernel sums to a normalised log-density: the KDE's constant, a NaN-free log
+    _neighbours          nearest centre and k-th nearest neighbour, blocked in the GEMM form, exact distances
     _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data
     kernels              kernel profiles, shadows, the name registry
     _validate            argument checks with messages that name the argument and the value

@@ -42,7 +42,9 @@ from jax.typing import ArrayLike
 from . import _validate
 from . import bandwidth as _bandwidth_rules
 from ._meanshift import climb
-from ._pairwise import _blocks, choose_algorithm, kernel_sums
+from ._neighbours import kth_neighbour_sq_dist as _kth_neighbour_sq_dist
+from ._neighbours import nearest as _nearest
+from ._pairwise import choose_algorithm, kernel_sums
 from .kernels import Kernel, get_kernel, shadow
 
 __all__ = [
@@ -97,69 +99,6 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
             query_block=query_block, data_block=data_block,
         ).s
     return _Climb(res.modes, res.n_iter, count, res.pairs)
-
-
-def _sq_dist_to(x, c, scale):
-    """``[q, k]`` squared distances in the difference form (exact 0 for equal points);
-    with ``scale`` (a ``[d]`` bandwidth) in bandwidth units."""
-    diff = x[:, None, :] - c[None, :, :]
-    if scale is not None:
-        diff = diff / scale
-    return jnp.sum(diff * diff, axis=-1)
-
-
-@functools.partial(jax.jit, static_argnames=("scaled", "query_block", "centre_block"))
-def _nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=256):
-    """Index of and squared distance to the nearest valid centre, blocked both ways.
-
-    Ties go to the lowest index (as a brute-force argmin).
-    """
-    m = x.shape[0]
-    k = centres.shape[0]
-    bq, bc = min(query_block, m), min(centre_block, k)
-    cb = _blocks(centres, bc)
-    vb = _blocks(valid, bc, fill=False)
-    offsets = jnp.arange(cb.shape[0], dtype=jnp.int32) * bc
-    sc = scale if scaled else None
-
-    def one(xq):
-        def step(carry, blk):
-            best, arg = carry
-            c, v, off = blk
-            d2 = jnp.where(v[None, :], _sq_dist_to(xq, c, sc), jnp.inf)
-            j = jnp.argmin(d2, axis=1)
-            dj = jnp.take_along_axis(d2, j[:, None], axis=1)[:, 0]
-            better = dj < best
-            return (jnp.where(better, dj, best), jnp.where(better, j.astype(jnp.int32) + off, arg)), None
-
-        init = (jnp.full((bq,), jnp.inf, x.dtype), jnp.zeros((bq,), jnp.int32))
-        (best, arg), _ = lax.scan(step, init, (cb, vb, offsets))
-        return arg, best
-
-    arg, best = lax.map(one, _blocks(x, bq))
-    return arg.reshape(-1)[:m], best.reshape(-1)[:m]
-
-
-@functools.partial(jax.jit, static_argnames=("k", "query_block", "data_block"))
-def _kth_neighbour_sq_dist(x, *, k, query_block=256, data_block=1024):
-    """Squared distance from each point to its ``k``-th nearest point (itself
-    included), by a running ``lax.top_k`` over data blocks: no ``[n, n]`` array."""
-    n = x.shape[0]
-    bq, bn = min(query_block, n), min(data_block, n)
-    yb = _blocks(x, bn)
-    vb = _blocks(jnp.ones((n,), bool), bn, fill=False)
-
-    def one(xq):
-        def step(best, blk):
-            y, v = blk
-            d2 = jnp.where(v[None, :], _sq_dist_to(xq, y, None), jnp.inf)
-            neg, _ = lax.top_k(-jnp.concatenate([best, d2], axis=1), k)
-            return -neg, None
-
-        best, _ = lax.scan(step, jnp.full((xq.shape[0], k), jnp.inf, x.dtype), (yb, vb))
-        return best[:, k - 1]
-
-    return lax.map(one, _blocks(x, bq)).reshape(-1)[:n]
 
 
 def _merge_order(modes, intensity):
@@ -530,9 +469,11 @@ def estimate_bandwidth(X, *, quantile=0.3, n_samples=None, random_state=0, n_job
     point's ``int(n * quantile)``-th nearest point, the point itself counted
     (at least 1 neighbour). The subsample is
     ``check_random_state(random_state).permutation(n)[:n_samples]``, so it picks
-    the same points as scikit-learn. The neighbour search is a blocked top-k in
-    JAX (float64), with no ``[n, n]`` array. It takes time quadratic in the
-    number of points used: subsample large data with ``n_samples``.
+    the same points as scikit-learn. The neighbour search runs in JAX (float64),
+    by blocks of queries with no ``[n, n]`` array
+    (:func:`jaxshift._neighbours.kth_neighbour_sq_dist`), and the distances are
+    scikit-learn's to rounding. It takes time quadratic in the number of points
+    used: subsample large data with ``n_samples``.
 
     Args:
         X: ``[n, d]`` points.

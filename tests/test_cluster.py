@@ -206,12 +206,41 @@ def test_estimate_bandwidth_parity(dtype, quantile, n_samples, random_state):
 
 
 def test_kth_neighbour_blocked_equals_dense():
-    """The blocked top-k (several query and data blocks) against a dense sort."""
+    """The k-th neighbour search against a dense sort: several query blocks, rows long
+    enough for the sampled first bracket, runs of ties (a small lattice with repeated
+    points) and, with k = 2 on those repeats, blocks redone in the difference form."""
+    rng = np.random.default_rng(4)
+    X = np.concatenate([blobs(1100, 2, seed=4), rng.integers(0, 4, (100, 2)), [[1e4, -1e4]]])
+    dense = np.sort(((X[:, None] - X[None]) ** 2).sum(-1), axis=1)
+    with jc._precision(np.float64):
+        for k in (2, 400, len(X)):
+            got = jc._kth_neighbour_sq_dist(jnp.asarray(X), k=k, query_block=64)
+            np.testing.assert_allclose(got, dense[:, k - 1], rtol=1e-12)
     X = jnp.asarray(blobs(300, 2, seed=4), jnp.float32)
     dense = jnp.sort(jnp.sum((X[:, None] - X[None]) ** 2, -1), axis=1)
     for k in (1, 7, 150):
-        got = jc._kth_neighbour_sq_dist(X, k=k, query_block=64, data_block=100)
+        got = jc._kth_neighbour_sq_dist(X, k=k, query_block=64)
         np.testing.assert_allclose(got, dense[:, k - 1], rtol=1e-6)
+
+
+def test_nearest_ties_and_distances():
+    """Labels' nearest centre: the GEMM form chooses, exact ties (queries halfway
+    between lattice centres, far from the origin) go to the lowest index as a
+    brute-force argmin, and the distances returned are the difference form's."""
+    from jaxshift._neighbours import nearest
+
+    rng = np.random.default_rng(5)
+    centres = rng.permutation(np.stack(np.meshgrid(np.arange(4.0), np.arange(4.0)), -1).reshape(-1, 2))
+    x = np.concatenate([rng.integers(0, 7, (300, 2)) / 2.0, rng.uniform(-1, 4, (200, 2))]) + 1e3
+    centres = centres + 1e3  # far from the origin: the GEMM form is taken around a block's centre
+    d2 = ((x[:, None] - centres[None]) ** 2).sum(-1)
+    with jc._precision(np.float64):
+        arg, best = nearest(jnp.asarray(x), jnp.asarray(centres), jnp.ones(16, bool), jnp.ones(2), scaled=False,
+                            query_block=128, centre_block=8)
+    np.testing.assert_array_equal(arg, np.argmin(d2, axis=1))
+    ref = d2[np.arange(len(x)), np.argmin(d2, axis=1)]
+    np.testing.assert_array_equal(best[:300], ref[:300])  # on the lattice: exact
+    np.testing.assert_allclose(best, ref, rtol=4e-16)  # elsewhere NumPy's rounding, or a fused multiply-add's
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
