@@ -101,29 +101,63 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     return _Climb(res.modes, res.n_iter, count, res.pairs)
 
 
-def _merge_order(modes, intensity):
-    """scikit-learn's order: intensity descending, ties by the centre's coordinates
-    descending (it sorts ``(intensity, tuple(centre))`` with ``reverse=True``)."""
+def _within(diff, bandwidth):
+    """``[m]`` bool: is each row of ``diff`` ``[m, d]`` within one bandwidth (``<=``)?
+
+    One bandwidth ``h``: scikit-learn's radius test, ``sum(diff^2) <= h^2`` with the
+    features summed in order, as its trees do (exact on a lattice: integer data and
+    bandwidth; ``h = 0``: equal points). Where ``h^2`` is not a normal float (``h``
+    below about ``1e-154`` or above ``1e154`` in float64, ``1e-19`` and ``1e19`` in
+    float32) that test would under- or overflow, and the scaled form
+    ``sum((diff / h)^2) <= 1`` is used.
+    One bandwidth per feature: the scaled form.
+    """
+    scaled = jnp.zeros(diff.shape[:1], diff.dtype)
+    for f in range(diff.shape[1]):
+        z = diff[:, f] / (bandwidth if jnp.ndim(bandwidth) == 0 else bandwidth[f])
+        scaled = scaled + z * z
+    if jnp.ndim(bandwidth) != 0:
+        return scaled <= 1.0
+    u = jnp.zeros(diff.shape[:1], diff.dtype)
+    for f in range(diff.shape[1]):
+        u = u + diff[:, f] * diff[:, f]
+    hh = bandwidth * bandwidth
+    normal = ((hh >= jnp.finfo(diff.dtype).tiny) | (bandwidth == 0)) & (hh < jnp.inf)
+    return jnp.where(normal, u <= hh, scaled <= 1.0)
+
+
+def _merge(modes, intensity, live, bandwidth):
+    """scikit-learn's post-processing of the modes: ``(order [m], keep [m])``.
+
+    ``order`` sorts by intensity descending, ties by the centre's coordinates
+    descending (scikit-learn sorts ``(intensity, tuple(centre))`` with
+    ``reverse=True``); ``keep`` (in that order) marks the centres kept: walking the
+    order, a kept centre removes every later one within one bandwidth
+    (:func:`_within`). Only ``live`` modes are candidates (scikit-learn's seeds with
+    points in reach; ``False`` for padding). A loop over the kept centres only: the
+    work is ``O(kept * m * d)``.
+
+    Used by :func:`cluster` (traced) and, on padded float64 arrays, by
+    ``MeanShift.fit``.
+    """
+    m = modes.shape[0]
     keys = [modes[:, j] for j in range(modes.shape[1] - 1, -1, -1)] + [intensity]
-    return jnp.lexsort(keys)[::-1]
-
-
-def _suppress(centres, keep, bandwidth):
-    """Greedy non-maximum suppression: in order, a kept centre removes every other
-    centre within one bandwidth (``<=``)."""
-    m = centres.shape[0]
+    order = jnp.lexsort(keys)[::-1]
+    centres = modes[order]
     idx = jnp.arange(m)
-    scalar = jnp.ndim(bandwidth) == 0
 
-    def body(i, keep):
-        diff = centres - centres[i]
-        if scalar:
-            near = jnp.sum(diff * diff, axis=-1) <= bandwidth * bandwidth
-        else:
-            near = jnp.sum((diff / bandwidth) ** 2, axis=-1) <= 1.0
-        return keep & ~(keep[i] & near & (idx != i))
+    def first_kept(keep, after):
+        return jnp.min(jnp.where(keep & (idx > after), idx, m))
 
-    return lax.fori_loop(0, m, body, keep)
+    def body(state):
+        i, keep = state
+        keep = keep & ~(_within(centres - centres[i], bandwidth) & (idx > i))
+        return first_kept(keep, i), keep
+
+    keep = live[order]
+    _, keep = lax.while_loop(lambda s: s[0] < m, body, (first_kept(keep, -1), keep))
+    return order, keep
+
 
 
 # ------------------------------------------------------------------ the jit-able pipeline
@@ -219,9 +253,8 @@ def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity
     tol = jnp.asarray(1e-3, data.dtype) * bandwidth
     res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol, kernel=kernel, algorithm=algorithm,
                  query_block=query_block, data_block=data_block)
-    order = _merge_order(res.modes, res.intensity)
+    order, keep = _merge(res.modes, res.intensity, res.intensity > 0, bandwidth)
     modes, intensity = res.modes[order], res.intensity[order]
-    keep = _suppress(modes, intensity > 0, bandwidth)
     n_clusters = jnp.sum(keep, dtype=jnp.int32)
     slot = jnp.where(keep, jnp.cumsum(keep) - 1, capacity)
     centres = jnp.zeros((capacity, data.shape[1]), data.dtype).at[slot].set(modes, mode="drop")
@@ -378,25 +411,25 @@ def _nearest_host(X, centres, bandwidth):
     return arg.astype(np.intp), d2, scaled
 
 
+_merge_jit = jax.jit(_merge)
+
+
 def _merge_host(modes, intensity, bandwidth):
-    """scikit-learn's post-processing, in NumPy: sort by ``(intensity, centre)``
-    descending, then keep a centre only if no kept one is within one bandwidth."""
-    keys = [modes[:, j] for j in range(modes.shape[1] - 1, -1, -1)] + [intensity]
-    order = np.lexsort(keys)[::-1]
-    centres = modes[order]
-    c64 = centres.astype(np.float64)
-    h = np.asarray(bandwidth, np.float64)
-    unique = np.ones(len(centres), bool)
-    for i in range(len(centres)):
-        if unique[i]:
-            diff = c64 - c64[i]
-            if h.ndim == 0:
-                near = np.einsum("ij,ij->i", diff, diff) <= h * h
-            else:
-                near = np.einsum("ij,ij->i", diff / h, diff / h) <= 1.0
-            unique[near] = False
-            unique[i] = True
-    return centres[unique], intensity[order][unique]
+    """scikit-learn's post-processing (:func:`_merge`) of NumPy modes with positive
+    intensity, in float64 (as scikit-learn's trees), padded to a bucket size:
+    ``(centres, intensities)`` kept, most intense first, in the modes' dtype."""
+    m = len(modes)
+    size = _bucket(m)
+    with _precision(np.float64):
+        order, keep = _merge_jit(
+            jnp.asarray(_pad(np.asarray(modes, np.float64), size)),
+            jnp.asarray(np.concatenate([np.asarray(intensity, np.float64), np.full(size - m, -1.0)])),
+            jnp.asarray(np.arange(size) < m),
+            jnp.asarray(bandwidth, np.float64),
+        )
+        order, keep = np.asarray(order), np.asarray(keep)
+    chosen = order[keep]
+    return modes[chosen], intensity[chosen]
 
 
 def _zero_bandwidth_modes(X, seeds, weights, max_iter):
