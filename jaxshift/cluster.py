@@ -41,7 +41,7 @@ from jax.typing import ArrayLike
 
 from . import _validate
 from . import bandwidth as _bandwidth_rules
-from ._meanshift import climb
+from ._meanshift import _STATIC, climb
 from ._neighbours import kth_neighbour_sq_dist as _kth_neighbour_sq_dist
 from ._neighbours import nearest as _nearest
 from ._pairwise import choose_algorithm, kernel_sums
@@ -77,7 +77,7 @@ class _Climb(NamedTuple):
     pairs: jax.Array  # []: query-data pairs the hot loop evaluated
 
 
-@functools.partial(jax.jit, static_argnames=("kernel", "algorithm", "query_block", "data_block"))
+@functools.partial(jax.jit, static_argnames=_STATIC)
 def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, kernel, algorithm="auto",
            query_block=None, data_block=None):
     """All seeds at once on the one driver (:func:`jaxshift._meanshift.climb`), with
