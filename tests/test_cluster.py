@@ -126,7 +126,7 @@ def test_merge_radius_test_where_h_squared_under_or_overflows():
     """The merge (both pipelines' one implementation) where ``h * h`` is not a normal
     float32: the scaled form decides. Before, ``h * h`` and every ``diff^2`` flushed
     to 0 at h = 1e-30 and 40 distinct modes merged into one."""
-    from jaxshift.cluster import _merge
+    from jaxshift.cluster._pipeline import _merge
 
     base = np.random.RandomState(1).rand(40, 2)
     for scale, h, kept in [(1e-20, 1e-30, "all"), (1e20, 1e30, "one"), (1e20, 3e19, "some")]:
