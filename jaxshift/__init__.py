@@ -25,14 +25,22 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
       _io                image arrays checked, split into colour and alpha, restored; files
       _filter            the OpenCV-exact joint spatial-range filter
       _regions           fusion of filtered pixels into regions (union-find), small-region merging
-      _colors            colour segmentation on integer colour keys
-    cluster              scikit-learn's MeanShift API and the jit-able cluster() pipeline
+      _colors            colour segmentation on integer colour keys (jaxshift._rows)
+    cluster/             mean-shift clustering: scikit-learn's MeanShift API and the jit-able cluster()
+      _estimator         MeanShift, mean_shift: the estimator shim (deduplication, zero bandwidth)
+      _estimate          estimate_bandwidth, get_bin_seeds: scikit-learn's helpers for a bandwidth and seeds
+      _host              NumPy arrays onto the jitted pieces: float64 with x64 on, padding to bucket sizes
+      _pipeline          cluster(): the climb with intensities, the one merge of near modes, 1-NN labels
+      _params            scikit-learn's parameter checks, error types and messages
     _density             kde, log_kde
     _meanshift           the step, the while_loop driver (implicit gradients), the scan trajectory
     bandwidth            rules of thumb, cross-validation objectives, select, resolve
     _newton              a compiled modified-Newton minimiser (bandwidth.select)
     _logdensity          kernel sums to a normalised log-density: the KDE's constant, a NaN-free log
-    _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data
+    _neighbours          nearest centre and k-th nearest neighbour, blocked in the GEMM form, exact distances
+    _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data,
+                         geometry-aware (Morton-sorted blocks with centres and boxes, pruning)
+    _rows                distinct rows by integer keys (pixel colours, repeated points, grid bins)
     kernels              kernel profiles, shadows, the name registry
     _validate            argument checks with messages that name the argument and the value
 """
