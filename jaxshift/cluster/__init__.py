@@ -35,6 +35,7 @@ from ._estimator import MeanShift, mean_shift
 from ._host import _precision as _precision
 from ._params import InvalidParameterError, NotFittedError
 from ._pipeline import Clusters, cluster
+from ._pipeline import _climb as _climb
 
 _kth_neighbour_sq_dist = _neighbours.kth_neighbour_sq_dist  # the search under estimate_bandwidth
 
