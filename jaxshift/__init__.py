@@ -13,7 +13,7 @@ Core (pure, traceable; ``jit``, ``vmap`` and ``grad`` compose with all of it):
 Host-side layers and tools:
 
 - :mod:`jaxshift.cluster`: scikit-learn's ``MeanShift``, ``mean_shift``,
-  ``estimate_bandwidth``, ``get_bin_seeds`` (same results), and the jit-able ``cluster``.
+  ``estimate_bandwidth``, ``get_bin_seeds`` (same results), and the jit-able ``find_clusters``.
 - :mod:`jaxshift.image`: ``segment_colors``, ``filter_image`` (OpenCV's
   ``pyrMeanShiftFiltering``), ``segment``, ``load_image``, ``save_image``.
 - ``jaxshift.cli``: the ``jaxshift`` command (``segment`` images, ``cluster`` CSV files).
@@ -26,11 +26,11 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
       _filter            the OpenCV-exact joint spatial-range filter
       _regions           fusion of filtered pixels into regions (union-find), small-region merging
       _colors            colour segmentation on integer colour keys (jaxshift._rows)
-    cluster/             mean-shift clustering: scikit-learn's MeanShift API and the jit-able cluster()
+    cluster/             mean-shift clustering: scikit-learn's MeanShift API and the jit-able find_clusters()
       _estimator         MeanShift, mean_shift: the estimator shim (deduplication, zero bandwidth)
       _estimate          estimate_bandwidth, get_bin_seeds: scikit-learn's helpers for a bandwidth and seeds
       _host              NumPy arrays onto the jitted pieces: float64 with x64 on, padding to bucket sizes
-      _pipeline          cluster(): the climb with intensities, the one merge of near modes, 1-NN labels
+      _pipeline          find_clusters(): the climb with intensities, the one merge of near modes, 1-NN labels
       _params            scikit-learn's parameter checks, error types and messages
     _density             kde, log_kde
     _meanshift           the step, the while_loop driver (implicit gradients), the scan trajectory
@@ -43,6 +43,14 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
     _rows                distinct rows by integer keys (pixel colours, repeated points, grid bins)
     kernels              kernel profiles, shadows, the name registry
     _validate            argument checks with messages that name the argument and the value
+
+Names, one per idea: the step is :func:`shift` (public) over ``_meanshift._step`` (one
+step on a data plan, shared by the driver, the trajectory and the implicit gradients);
+``n_iter`` always counts mean-shift updates (scikit-learn's ``n_iter_`` is one less, as
+it documents); a colour segmentation's ``palette`` is its ``[k, C]`` mode colours.
+Prose is in British English (centre, colour); API names keep the spelling of the
+library they mirror (scikit-learn's ``cluster_centers_``; ``segment_colors`` and
+``ColorSegmentation`` beside NumPy and Pillow's ``color``).
 """
 
 from . import bandwidth, cluster, image, kernels

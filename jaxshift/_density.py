@@ -10,7 +10,7 @@ from jax.typing import ArrayLike
 
 from . import _validate
 from ._logdensity import log_normaliser, safe_log
-from ._pairwise import choose_algorithm, kernel_sums
+from ._pairwise import kernel_sums
 from .bandwidth import _resolve_for
 from .kernels import Kernel, get_kernel
 
@@ -33,7 +33,7 @@ def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_bl
 def _public(x, data, bandwidth, kernel, weights, log, algorithm, query_block, data_block):
     k = get_kernel(kernel)
     query_block, data_block = _validate.block_sizes(query_block, data_block)
-    choose_algorithm(algorithm, 1, 1, 1)  # validates the name
+    _validate.algorithm(algorithm)
     bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=k)
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
     out = _kde(

@@ -71,7 +71,7 @@ def _plan(data, weights, m, *, kernel, algorithm, query_block, data_block) -> _P
     return _Plan(_pairwise.plan_data(data, weights.astype(data.dtype), data_block=db, pruned=pruned), qb, pruned)
 
 
-def _mean_step(x, plan: _Plan, bandwidth, *, kernel, active=None):
+def _step(x, plan: _Plan, bandwidth, *, kernel, active=None):
     """One mean-shift step for ``x`` ``[m, d]``: ``(new [m, d], weight [m], pairs [])``.
 
     ``weight`` is the total kernel weight at ``x`` up to a positive per-point factor
@@ -92,19 +92,15 @@ def _mean_step(x, plan: _Plan, bandwidth, *, kernel, active=None):
     return jnp.where(ok[:, None], total / denom, x), jnp.where(ok, sums.s, 0.0), sums.pairs
 
 
-def _step(x, data, bandwidth, weights, *, kernel, algorithm, query_block, data_block):
-    """One mean-shift step of ``x`` ``[m, d]`` against ``data`` (plan built here)."""
-    plan = _plan(data, weights, x.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block)
-    return _mean_step(x, plan, bandwidth, kernel=kernel)[0]
-
-
 _STATIC = ("kernel", "algorithm", "query_block", "data_block")
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block=None, data_block=None):
-    return _step(x, data, bandwidth, weights, kernel=kernel, algorithm=algorithm,
-                 query_block=query_block, data_block=data_block)
+    """:func:`shift` on validated arrays: the plan for ``data``, then one :func:`_step`."""
+    plan = _plan(data, weights, x.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block,
+                 data_block=data_block)
+    return _step(x, plan, bandwidth, kernel=kernel)[0]
 
 
 def _within_tol(delta, tol, x=None):
@@ -182,7 +178,7 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
         active = ~state["stopped"] & (state["rep"] == idx)
         dup, rep = _duplicates(x, active)
         active = active & ~dup
-        new, weight, pairs = _mean_step(x, plan, bandwidth, kernel=kernel, active=active)
+        new, weight, pairs = _step(x, plan, bandwidth, kernel=kernel, active=active)
         ok = weight > 0
         done = _within_tol(new - x, tol, x)
         return dict(
@@ -234,8 +230,8 @@ def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tan
     m, d = x.shape
 
     def step(y, dd, hh, ww):
-        return _step(y, dd, hh, ww, kernel=kernel, algorithm=algorithm, query_block=query_block,
-                     data_block=data_block)
+        return _shift(y, dd, hh, ww, kernel=kernel, algorithm=algorithm, query_block=query_block,
+                      data_block=data_block)
 
     eye = jnp.eye(d, dtype=x.dtype)
     cols = jax.vmap(
@@ -266,7 +262,7 @@ def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, algorithm, qu
                  data_block=data_block)
 
     def body(x, _):
-        new = _mean_step(x, plan, bandwidth, kernel=kernel)[0]
+        new = _step(x, plan, bandwidth, kernel=kernel)[0]
         return new, new
 
     _, path = lax.scan(body, seeds, None, length=steps)
@@ -326,7 +322,7 @@ def shift(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
-    _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
+    _validate.algorithm(algorithm)
     bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=shadow(k))
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
     out = _shift(x, data, bandwidth, weights, kernel=k, algorithm=algorithm, query_block=qb, data_block=db)
@@ -394,7 +390,7 @@ def find_modes(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
-    _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
+    _validate.algorithm(algorithm)
     bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
     seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     if _validate.is_concrete(max_iter):
@@ -450,7 +446,7 @@ def trajectory(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
-    _pairwise.choose_algorithm(algorithm, 1, 1, 1)  # validates the name
+    _validate.algorithm(algorithm)
     steps = _validate.positive_int(steps, "steps", minimum=0)
     bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
     seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)

@@ -63,13 +63,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import _validate
 from .kernels import Kernel
 
 QUERY_BLOCK = 256
 DATA_BLOCK = 2048
 PRUNED_QUERY_BLOCK = 64
 PRUNED_DATA_BLOCK = 256
-ALGORITHMS = ("auto", "dense", "pruned")
+ALGORITHMS = _validate.ALGORITHMS
 _MARGIN = 1e-4  # relative slack on a compact kernel's reach test (box distances round too)
 _MORTON_BITS = 64  # two uint32 words
 
@@ -181,8 +182,7 @@ def choose_algorithm(algorithm: str, m: int, n: int, d: int, kernel: Kernel | No
     3-D mixture at Scott's bandwidth: 60-90% of pairs in reach, pruned no faster); pass
     ``algorithm="pruned"`` for data spread over many bandwidths.
     """
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}, got {algorithm!r}")
+    _validate.algorithm(algorithm)
     if algorithm != "auto":
         return algorithm
     if kernel is not None and kernel.support == math.inf:
@@ -282,7 +282,7 @@ def _reach(geo: _Geometry, plan: DataPlan, qlo, qhi, sc, inv, dtype):
     return idx, jnp.sum(reach, dtype=jnp.int32)
 
 
-def _pair_block(geo: _Geometry, carry, xq, iq, anchor, blk, sc, inv, checked=True):
+def _pair_block(geo: _Geometry, carry, xq, iq, blk, sc, inv, checked=True):
     """Accumulate one data block into one query block's running sums.
 
     ``blk`` holds the block's scaled points, their squared norms (the gaussian: the
@@ -447,7 +447,7 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
 
             def walk_blocks(checked):
                 def pair(carry, blk):
-                    return _pair_block(geo, carry, xq, iq, anchor, blk, sc, inv, checked)
+                    return _pair_block(geo, carry, xq, iq, blk, sc, inv, checked)
 
                 if not geo.pruned:
                     return lax.scan(lambda c, blk: (pair(c, blk), None), init(anchor), blocks)[0]

@@ -131,11 +131,29 @@ def weights(w, n: int, name: str = "weights"):
     return w
 
 
+def is_int(v, minimum: int | None = None) -> bool:
+    """Whether ``v`` is an integer (Python or NumPy, not ``bool``) ``>= minimum``: the one
+    integer test, under :func:`positive_int`, scikit-learn's parameter checks
+    (:mod:`jaxshift.cluster._params`) and the command line's integer options."""
+    ok = isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    return ok and (minimum is None or v >= minimum)
+
+
 def positive_int(v, name: str, *, minimum: int = 1):
     """A Python int ``>= minimum`` (a static size, a count, a seed); ``bool`` is refused."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+    if not is_int(v, minimum):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
     return int(v)
+
+
+ALGORITHMS = ("auto", "dense", "pruned")
+
+
+def algorithm(name, arg: str = "algorithm"):
+    """One of :data:`ALGORITHMS` (how the hot loop visits the data), else a ``ValueError``."""
+    if not isinstance(name, str) or name not in ALGORITHMS:
+        raise ValueError(f"{arg} must be one of {', '.join(map(repr, ALGORITHMS))}, got {name!r}")
+    return name
 
 
 def block_sizes(query_block, data_block):

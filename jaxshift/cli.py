@@ -83,7 +83,9 @@ def _int_at_least(minimum):
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < minimum:
+        from ._validate import is_int  # lazy: --help stays free of the jax import
+
+        if not is_int(v, minimum):
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
         return v
 

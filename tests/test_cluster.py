@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import jaxshift
 from jaxshift import cluster as jc
-from jaxshift.cluster import MeanShift, cluster, estimate_bandwidth, get_bin_seeds, mean_shift
+from jaxshift.cluster import MeanShift, estimate_bandwidth, find_clusters, get_bin_seeds, mean_shift
 
 sk = pytest.importorskip("sklearn.cluster")
 
@@ -108,7 +108,7 @@ def test_zero_bandwidth_drift_like_sklearn():
     np.float64,
     pytest.param(np.float32, marks=pytest.mark.xfail(reason=(
         "core, not the merge: in float32 a seed's mean of the one point in reach comes back as "
-        "(y - anchor) + anchor (jaxshift._meanshift._mean_step), 1 ulp from y, where no point is "
+        "(y - anchor) + anchor (jaxshift._meanshift._step), 1 ulp from y, where no point is "
         "within 1e-9: the seed ends with intensity 0 and is dropped (39 of 40 clusters)"), strict=False)),
 ])
 def test_tiny_bandwidth_keeps_every_point_like_sklearn(dtype):
@@ -415,13 +415,13 @@ def test_per_feature_bandwidth_is_scaling():
     np.testing.assert_array_equal(a.labels_, b.labels_)
 
 
-# ------------------------------------------------------------------- jit-able cluster()
+# ------------------------------------------------------------------- jit-able find_clusters()
 
 
 def test_cluster_under_jit_equals_host_path():
     X = jnp.asarray(blobs(400, 3, seed=12, noise=0.05), jnp.float32)
     seeds = jnp.asarray(get_bin_seeds(np.asarray(X), 2.0), jnp.float32)
-    run = jax.jit(functools.partial(cluster, capacity=64, cluster_all=False))
+    run = jax.jit(functools.partial(find_clusters, capacity=64, cluster_all=False))
     res = run(X, bandwidth=2.0, seeds=seeds)
     host = MeanShift(bandwidth=2.0, seeds=np.asarray(seeds), cluster_all=False).fit(np.asarray(X))
     k = int(res.n_clusters)
@@ -436,9 +436,9 @@ def test_cluster_under_jit_equals_host_path():
 def test_cluster_vmap_and_overflow():
     X = jnp.asarray(blobs(200, 2, centres=4, std=0.5, seed=13), jnp.float32)
     hs = jnp.array([0.5, 1.5, 30.0], jnp.float32)
-    batched = jax.vmap(lambda h: cluster(X, bandwidth=h, seeds=X, capacity=3))(hs)
+    batched = jax.vmap(lambda h: find_clusters(X, bandwidth=h, seeds=X, capacity=3))(hs)
     for i, h in enumerate(np.asarray(hs)):
-        one = cluster(X, bandwidth=h, seeds=X, capacity=3)
+        one = find_clusters(X, bandwidth=h, seeds=X, capacity=3)
         for a, b in zip(batched, one, strict=True):
             np.testing.assert_allclose(a[i], b, atol=1e-5)
     host = MeanShift(bandwidth=0.5).fit(np.asarray(X))
@@ -529,4 +529,10 @@ def test_bad_data_and_usage():
     with pytest.raises(ValueError, match=r"'n_samples' parameter of estimate_bandwidth .* Got 0"):
         estimate_bandwidth(X, n_samples=0)
     with pytest.raises(ValueError, match=r"capacity must be an integer >= 1, got 0"):
-        cluster(X, bandwidth=1.0, seeds=X, capacity=0)
+        find_clusters(X, bandwidth=1.0, seeds=X, capacity=0)
+
+
+def test_earlier_name_of_find_clusters_still_runs():
+    """``jaxshift.cluster.cluster`` (the name before ``find_clusters``) is the same function."""
+    assert jc.cluster is find_clusters
+    assert "cluster" not in jc.__all__ and "find_clusters" in jc.__all__

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import jaxshift
 from jaxshift import _density, _meanshift, _pairwise
 from jaxshift import cluster as cluster_module
-from jaxshift.cluster import cluster
+from jaxshift.cluster import find_clusters
 from jaxshift.kernels import get_kernel
 
 QB, DB = 8, 32  # small blocks: many block pairs, so that pruning has something to skip
@@ -192,13 +192,13 @@ def _density_paths(q, data, w, h, *, kernel):
 
 @functools.partial(jax.jit, static_argnames=("kernel", "clusters"))
 def _climb_paths(data, h, max_iter, *, kernel, clusters=True):
-    """find_modes (every point a seed) and cluster(), for both algorithms."""
+    """find_modes (every point a seed) and find_clusters(), for both algorithms."""
     out = {}
     for algo in ALGOS:
         res = jaxshift.find_modes(data, data, bandwidth=h, kernel=kernel, max_iter=max_iter, **_blocked(algo))
         out[algo] = dict(modes=res)
         if clusters:
-            out[algo]["clusters"] = cluster(data, bandwidth=h, seeds=data, capacity=N, kernel=kernel,
+            out[algo]["clusters"] = find_clusters(data, bandwidth=h, seeds=data, capacity=N, kernel=kernel,
                                             max_iter=max_iter, **_blocked(algo))
     return out
 
@@ -334,7 +334,7 @@ def test_pruning_is_not_vacuous(x64, name, d):
     assert pruned < 0.75 * dense
 
 
-# find_modes and cluster(): every point a seed, both paths, against the NumPy per-seed loop.
+# find_modes and find_clusters(): every point a seed, both paths, against the NumPy per-seed loop.
 CLIMB_CASES = [("flat", 2, "lattice_spread"), ("gaussian", 3, "spread"), ("epanechnikov", 6, "spread")]
 
 
@@ -342,7 +342,7 @@ CLIMB_CASES = [("flat", 2, "lattice_spread"), ("gaussian", 3, "spread"), ("epane
 @pytest.mark.parametrize("name,d,kind", CLIMB_CASES)
 def test_find_modes_and_cluster_pruned_equal_dense(x64, name, d, kind, seed):
     data, _, _, h = case(kind, seed, d)
-    clusters = name != "epanechnikov"  # cluster() in two kernel families is enough
+    clusters = name != "epanechnikov"  # find_clusters() in two kernel families is enough
     out = jax.tree.map(np.asarray, _climb_paths(data, h, 300, kernel=name, clusters=clusters))
     dense, pruned = out["dense"], out["pruned"]
     modes, n_iter, conv, edge = np_find_modes(data, data, h, name, 300, 1e-3 * h)
@@ -594,7 +594,7 @@ def test_bogus_algorithm_raises_before_compiling():
         lambda: jaxshift.shift(data, data, bandwidth=1.0, algorithm="bogus"),
         lambda: jaxshift.find_modes(data, data, bandwidth=1.0, algorithm="bogus"),
         lambda: jaxshift.trajectory(data, data, bandwidth=1.0, steps=1, algorithm="bogus"),
-        lambda: cluster(data, bandwidth=1.0, seeds=data, capacity=2, algorithm="bogus"),
+        lambda: find_clusters(data, bandwidth=1.0, seeds=data, capacity=2, algorithm="bogus"),
         lambda: _pairwise.kernel_sums(data, data, np.ones(3, np.float32), 1.0, get_kernel("flat"),
                                       with_mean=False, algorithm="bogus"),
     ]

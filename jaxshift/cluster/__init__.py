@@ -15,7 +15,7 @@ Beyond scikit-learn (defaults keep its behaviour): ``kernel=`` (any jaxshift
 kernel), ``sample_weight=`` in ``fit``, ``predict(X, shift=True)`` (run mean shift
 from the new points, scikit-learn issue #16171), ``bandwidth="scott"`` and other
 rules of :mod:`jaxshift.bandwidth`, and
-:func:`cluster`, the whole pipeline as a pure function for ``jax.jit``/``jax.vmap``
+:func:`find_clusters`, the whole pipeline as a pure function for ``jax.jit``/``jax.vmap``
 with a static ``capacity``.
 
 References:
@@ -23,7 +23,7 @@ References:
     analysis", IEEE TPAMI 24(5). scikit-learn ``sklearn/cluster/_mean_shift.py``
     (the parity target, version 1.9).
 
-Modules: ``_pipeline`` (:func:`cluster`: the climb, the one merge of near modes,
+Modules: ``_pipeline`` (:func:`find_clusters`: the climb, the one merge of near modes,
 labels), ``_estimator`` (:class:`MeanShift`, :func:`mean_shift`), ``_estimate``
 (:func:`estimate_bandwidth`, :func:`get_bin_seeds`), ``_host`` (NumPy arrays onto
 the jitted pieces), ``_params`` (scikit-learn's parameter checks and errors).
@@ -34,25 +34,27 @@ from ._estimate import estimate_bandwidth, get_bin_seeds
 from ._estimator import MeanShift, mean_shift
 from ._host import _precision as _precision
 from ._params import InvalidParameterError, NotFittedError
-from ._pipeline import Clusters, cluster
+from ._pipeline import Clusters, find_clusters
 from ._pipeline import _climb as _climb
 
 _kth_neighbour_sq_dist = _neighbours.kth_neighbour_sq_dist  # the search under estimate_bandwidth
 
 # The public names live here, as before the split into modules: pickled estimators
 # (``jaxshift.cluster.MeanShift``), reprs and the docs name this module.
-for _obj in (Clusters, InvalidParameterError, MeanShift, NotFittedError, cluster, estimate_bandwidth,
+for _obj in (Clusters, InvalidParameterError, MeanShift, NotFittedError, estimate_bandwidth, find_clusters,
              get_bin_seeds, mean_shift):
     _obj.__module__ = __name__
 del _obj
+
+cluster = find_clusters  # the earlier name, same as this module's: kept so existing code runs
 
 __all__ = [
     "Clusters",
     "InvalidParameterError",
     "MeanShift",
     "NotFittedError",
-    "cluster",
     "estimate_bandwidth",
+    "find_clusters",
     "get_bin_seeds",
     "mean_shift",
 ]

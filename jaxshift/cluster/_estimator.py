@@ -274,8 +274,8 @@ class MeanShift:
             modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
             self.n_pairs_ = 0.0
         else:
-            modes, n_updates, intensity, pairs = _climb_host(seeds, data, data_w, bandwidth, self.max_iter, kernel)
-            n_iter = int(max(n_updates.max() - 1, 0))
+            modes, updates, intensity, pairs = _climb_host(seeds, data, data_w, bandwidth, self.max_iter, kernel)
+            n_iter = int(max(updates.max() - 1, 0))  # scikit-learn's n_iter_: one less than the updates
             self.n_pairs_ = pairs
         self.n_iter_ = n_iter
         found = intensity > 0

@@ -43,7 +43,7 @@ def _pad(a, size, fill_row=0):
 def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
     """:func:`~jaxshift.cluster._pipeline._climb` on NumPy arrays in ``X``'s dtype
     (float64 with x64 on), with seeds and data padded to bucket sizes (frozen seeds,
-    zero-weight points). Returns ``(modes, n_updates, intensity, pairs)``."""
+    zero-weight points). Returns ``(modes, n_iter, intensity, pairs)`` (``n_iter``: updates per seed)."""
     m, n = len(seeds), len(X)
     dtype = X.dtype
     w = np.ones(n, dtype) if weights is None else np.asarray(weights, dtype)
@@ -57,8 +57,8 @@ def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
             jnp.asarray(np.arange(len(seeds_p)) >= m),
             kernel=kernel,
         )
-        modes, n_updates, intensity = (np.asarray(a)[:m] for a in res[:3])
-    return modes, n_updates, intensity, float(res.pairs)
+        modes, n_iter, intensity = (np.asarray(a)[:m] for a in res[:3])
+    return modes, n_iter, intensity, float(res.pairs)
 
 
 _merge_jit = jax.jit(_merge)

@@ -28,8 +28,7 @@ def _param_error(name, owner, expected, value):
 def _check_int(value, name, minimum, owner, allow_none=False):
     if value is None and allow_none:
         return
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or (minimum is not None and value < minimum):
+    if not _validate.is_int(value, minimum):
         expected = "an int" if minimum is None else f"an int in the range [{minimum}, inf)"
         raise _param_error(name, owner, expected + (" or None" if allow_none else ""), value)
 

@@ -1,4 +1,4 @@
-"""Mean-shift clustering as one pure function (:func:`cluster`, for ``jax.jit`` and
+"""Mean-shift clustering as one pure function (:func:`find_clusters`, for ``jax.jit`` and
 ``jax.vmap``), and the pieces it shares with the estimator shim: the climb with
 scikit-learn's intensities, the merge of near-duplicate modes, 1-NN labels."""
 
@@ -16,7 +16,7 @@ from .. import _validate
 from .. import bandwidth as _bandwidth_rules
 from .._meanshift import _STATIC, climb
 from .._neighbours import nearest
-from .._pairwise import choose_algorithm, kernel_sums
+from .._pairwise import kernel_sums
 from ..kernels import Kernel, get_kernel
 from ._params import _check_int
 
@@ -88,7 +88,7 @@ def _merge(modes, intensity, live, bandwidth):
     points in reach; ``False`` for padding). A loop over the kept centres only: the
     work is ``O(kept * m * d)``.
 
-    Used by :func:`cluster` (traced) and, on padded float64 arrays, by
+    Used by :func:`find_clusters` (traced) and, on padded float64 arrays, by
     ``MeanShift.fit``.
     """
     m = modes.shape[0]
@@ -111,7 +111,7 @@ def _merge(modes, intensity, live, bandwidth):
 
 
 class Clusters(NamedTuple):
-    """Result of :func:`cluster`: fixed-size, so it lives inside ``jit``/``vmap``.
+    """Result of :func:`find_clusters`: fixed-size, so it lives inside ``jit``/``vmap``.
 
     Attributes:
         centres: ``[capacity, d]`` cluster centres, most intense first (as
@@ -135,7 +135,7 @@ class Clusters(NamedTuple):
     n_iter: jax.Array
 
 
-def cluster(
+def find_clusters(
     data: ArrayLike,
     *,
     bandwidth: ArrayLike,
@@ -177,7 +177,7 @@ def cluster(
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> data = jnp.array([[0.0], [0.2], [0.4], [5.0], [5.2]])
-        >>> run = jax.jit(lambda x: cluster(x, bandwidth=1.0, seeds=x, capacity=4))
+        >>> run = jax.jit(lambda x: find_clusters(x, bandwidth=1.0, seeds=x, capacity=4))
         >>> res = run(data)
         >>> int(res.n_clusters), res.labels.tolist()
         (2, [0, 0, 0, 1, 1])
@@ -185,9 +185,9 @@ def cluster(
     k = get_kernel(kernel)
     capacity = _validate.positive_int(capacity, "capacity")
     qb, db = _validate.block_sizes(query_block, data_block)
-    choose_algorithm(algorithm, 1, 1, 1)  # validates the name
+    _validate.algorithm(algorithm)
     if _validate.is_concrete(max_iter):
-        _check_int(max_iter, "max_iter", 0, "cluster")
+        _check_int(max_iter, "max_iter", 0, "find_clusters")
     bandwidth = _bandwidth_rules._resolve_for(bandwidth, seeds, "seeds", data, weights, kernel="gaussian")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
