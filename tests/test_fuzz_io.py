@@ -565,3 +565,64 @@ def test_cli_file_errors_are_one_line(capsys, folder):
         f.write("1,2\n")
     code, _, err = run_cli(capsys, "cluster", f.name)  # one point: the estimate is 0
     assert_one_line_error(code, err, "give --bandwidth")
+
+
+class Worked(Exception):
+    """Raised in place of the work: the options were accepted."""
+
+
+def positive(v):
+    try:
+        return np.isfinite(float(v)) and float(v) > 0
+    except ValueError:
+        return False
+
+
+def integer_at_least(m):
+    def ok(v):
+        try:
+            return int(v) >= m
+        except ValueError:
+            return False
+
+    return ok
+
+
+OPTIONS = {  # option: (subcommand, method, rule for a valid value)
+    "--bandwidth": ("segment", "colors", positive),
+    "--quantile": ("cluster", None, lambda v: positive(v) and float(v) <= 1),
+    "--n-samples": ("segment", "colors", integer_at_least(1)),
+    "--spatial-radius": ("segment", "joint", positive),
+    "--range-radius": ("segment", "joint", positive),
+    "--min-region-size": ("segment", "joint", integer_at_least(0)),
+    "--max-iter": ("segment", "joint", integer_at_least(1)),
+    "--kernel": ("cluster", None, lambda v: v in ("flat", "epanechnikov", "biweight", "triweight", "gaussian")),
+}
+VALUES = ["0", "-0", "-1", "1", "2", "0.5", "1.5", "3.0", "1e400", "1e-320", "nan", "inf", "-inf", "", "abc",
+          "0x10", "1_000", " 3", "True", "gaussian", "-1e5"]
+
+
+@settings(max_examples=40, suppress_health_check=WITH_CAPSYS)
+@given(option=st.sampled_from(list(OPTIONS)), value=st.one_of(st.sampled_from(VALUES), st.text(max_size=4)))
+def test_cli_option_values_are_checked_before_any_work(capsys, folder, monkeypatch, option, value):
+    from jaxshift import cluster, image
+
+    def worked(*args, **kwargs):
+        raise Worked
+
+    for module, name in [(image, "segment_colors"), (image, "segment"), (cluster, "MeanShift"),
+                         (cluster, "estimate_bandwidth")]:
+        monkeypatch.setattr(module, name, worked)
+    command, method, valid = OPTIONS[option]
+    if command == "segment":
+        save_image(folder / "opt.png", np.zeros((2, 3, 3), np.uint8))
+        argv = ["segment", folder / "opt.png", "-o", folder / "opt_out.png", "--method", method]
+    else:
+        (folder / "opt.csv").write_text("1,2\n3,4\n")
+        argv = ["cluster", folder / "opt.csv"]
+    code, _, err = run_cli(capsys, *argv, option, value)
+    if valid(value):
+        assert code == 1 and "unexpected Worked" in err, err  # accepted: the work started
+    else:
+        assert_one_line_error(code, err, option)
+        assert code == 2, err

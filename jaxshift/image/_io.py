@@ -156,7 +156,8 @@ def save_image(path: str | os.PathLike, image: ArrayLike) -> None:
         path: the file to write.
         image: ``[H, W]``, ``[H, W, 1]``, ``[H, W, 3]`` or ``[H, W, 4]``, ``uint8``,
             or float in ``[0, 1]`` (clipped, scaled to 0-255). Formats without
-            transparency (JPEG) drop the alpha channel.
+            transparency (JPEG) drop the alpha channel; PNG and TIFF keep it (a BMP
+            stores it, but Pillow reads 32-bit BMPs back as RGB).
 
     Raises:
         ValueError: for a bad image, an unknown file extension, or a format Pillow
