@@ -103,3 +103,28 @@ def test_not_fitted_error_is_scikit_learns_when_installed(monkeypatch):
 
     again = pickle.loads(pickle.dumps(err.value))  # found again by name
     assert type(again) is type(err.value) and str(again) == str(err.value)
+
+
+@pytest.mark.parametrize("n, d", [(1, 2), (2, 1), (37, 3), (256, 2), (257, 2), (60, 40)])
+def test_estimate_bandwidth_small_data_in_numpy_equals_scikit_learn_and_the_jax_search(n, d):
+    """Up to 256 points the k-th neighbours are found in NumPy (no compilation): the
+    same bandwidth as scikit-learn's, and as the jitted search it stands in for."""
+    import jax
+
+    from jaxshift.cluster import _estimate, estimate_bandwidth
+
+    sk = pytest.importorskip("sklearn.cluster")
+    X = np.random.default_rng(n + d).normal(size=(n, d)) * 10 + 1e3
+    # In many dimensions scikit-learn searches by brute force in the GEMM form, whose
+    # rounding (a point's distance to itself is not 0) its trees and we do not have.
+    tree = d <= 15
+    for quantile in (0.0, 0.3, 1.0) if tree else (0.3, 1.0):
+        ours = estimate_bandwidth(X, quantile=quantile)
+        want = sk.estimate_bandwidth(X, quantile=quantile)
+        assert ours == pytest.approx(want, rel=1e-12 if tree else 1e-9, abs=1e-12)
+    if n <= 256:
+        k = max(int(n * 0.3), 1)
+        small = _estimate._kth_neighbour_sq_dist_small(X, k)
+        with jax.enable_x64(True):
+            dense = np.asarray(_estimate.kth_neighbour_sq_dist(jax.numpy.asarray(X), k=k))
+        np.testing.assert_allclose(small, dense, rtol=1e-12)
