@@ -174,6 +174,10 @@ class _Progress:
 # ---------------------------------------------------------------------------- segment
 
 
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _check_writable(path, what):
     """Fail now, before any work, if ``path`` cannot be written: its folder missing,
     not a folder, or not writable (tried with a temporary file: permission bits do
@@ -259,7 +263,7 @@ def _segment(args):
                 kernel=args.kernel or "flat",
             )
             out, labels = res.quantized, res.labels
-            summary = f"{len(res.palette)} colours (bandwidth {res.bandwidth:.4g})"
+            summary = f"{_count(len(res.palette), 'colour')} (bandwidth {res.bandwidth:.4g})"
         else:
             seg = image.segment(
                 img,
@@ -278,7 +282,7 @@ def _segment(args):
                 out = painted if img.ndim == 3 else painted[:, :, 0]
                 if img.ndim == 3 and img.shape[2] == 4:
                     out = np.dstack([out, img[:, :, 3]])
-            summary = f"{seg.n_regions} regions"
+            summary = _count(seg.n_regions, "region")
         bar.update(1, 1, "writing")
         try:
             image.save_image(args.output, out)
@@ -358,13 +362,13 @@ def _parse(lines, delimiter):
         if vals is None:
             return None, (line, f"not all numbers: {delimiter.join(fields)!r}")
         if len(vals) != width:
-            return None, (line, f"{len(vals)} fields, expected {width} (as line {records[filled[0]][0]})")
+            return None, (line, f"{_count(len(vals), 'field')}, expected {width} (as line {records[filled[0]][0]})")
         for text, v in zip(fields, vals, strict=True):
             if not math.isfinite(v):
                 return None, (line, f"{text.strip()!r} is not a finite number")
         values.append(vals)
     if header is not None and len(records[header][2]) != width:
-        return None, (records[header][0], f"the header has {len(records[header][2])} fields but the data rows {width}")
+        return None, (records[header][0], f"the header has {_count(len(records[header][2]), 'field')} but the data rows {width}")
     return _Table(lines, records, header, filled, values), None
 
 
@@ -457,7 +461,7 @@ def _cluster(args):
             raise _Fail(f"cannot write {args.output}: {exc}") from None
     names = header or [f"x{j}" for j in range(X.shape[1])]
     counts = np.bincount(labels[labels >= 0], minlength=len(centres))
-    print(f"{len(X)} points, {len(centres)} clusters, bandwidth {float(np.max(bandwidth)):.6g}")
+    print(f"{_count(len(X), 'point')}, {_count(len(centres), 'cluster')}, bandwidth {float(np.max(bandwidth)):.6g}")
     print("label," + ",".join(names) + ",size")
     for k, c in enumerate(centres):
         print(f"{k}," + ",".join(f"{v:.6g}" for v in c) + f",{counts[k]}")
