@@ -42,12 +42,11 @@ examples:
 _EPILOG_CLUSTER = """\
 The CSV holds one point per row, numbers only, with an optional header row: the first
 row is a header when none of its fields is a number, and it must have as many fields
-as the data rows.
-Blank lines are skipped. A file whose rows are single fields holding another delimiter
-(';', tab, ...) is refused with the delimiter to use. The centres are printed on
-stdout, densest first. With -o, every input line is written unchanged, the text of
-each field as it was, with the delimiter and the row's label appended ('label' on the
-header line); blank lines stay blank.
+as the data rows. Blank lines are skipped. A file whose rows are single fields holding
+another delimiter (';', tab, ...) is refused with the delimiter to use. The centres are
+printed on stdout, densest first. With -o, every input line is written unchanged, the
+text of each field as it was, with the delimiter and the row's label appended ('label'
+on the header line); blank lines stay blank.
 
 example:
   jaxshift cluster points.csv --bandwidth 2 -o labelled.csv
