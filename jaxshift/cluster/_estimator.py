@@ -19,12 +19,12 @@ from ._estimate import estimate_bandwidth, get_bin_seeds
 from ._host import _climb_host, _merge_host, _nearest_host, _precision
 from ._params import (
     InvalidParameterError,
-    NotFittedError,
     _as_bandwidth,
     _check_bool,
     _check_int,
     _check_X,
     _fmt,
+    _not_fitted,
 )
 
 
@@ -247,7 +247,7 @@ class MeanShift:
         owner = type(self).__name__
         kernel = self._check_params()
         columns = getattr(X, "columns", None)
-        X = _check_X(X)
+        X = _check_X(X, owner=owner)
         n, d = X.shape
         weights = None
         if sample_weight is not None:
@@ -323,11 +323,8 @@ class MeanShift:
             ``[m]`` int labels.
         """
         if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
-        X = _check_X(X)
+            raise _not_fitted(type(self).__name__)
+        X = _check_X(X, owner=type(self).__name__)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "

@@ -7,6 +7,7 @@ labelled through its key's index.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -68,7 +69,8 @@ def segment_colors(
         quantile: for the estimate, in ``(0, 1]``.
         n_samples: pixels for the estimate (``None``: all of them; slow for photos).
         bin_seeding: seed from a grid of the bandwidth's spacing instead of every
-            distinct colour (much faster).
+            distinct colour (much faster); when every colour falls in a bin of its
+            own, the colours are the seeds (silently: the result is the same).
         kernel: the mean-shift kernel (``"flat"`` is scikit-learn's).
         random_state: seed for the pixel sample of the estimate.
 
@@ -112,7 +114,11 @@ def segment_colors(
         if bandwidth <= 0:  # every sampled pixel has the same colour
             bandwidth = 1.0 if img.dtype == np.uint8 else float(np.finfo(np.float32).eps)
     model = cluster.MeanShift(bandwidth=bandwidth, bin_seeding=bool(bin_seeding), kernel=kernel)
-    model.fit(colors.astype(dtype), sample_weight=counts.astype(dtype))
+    with warnings.catch_warnings():
+        # A grid that keeps every colour in its own bin (one colour, a few far apart)
+        # seeds from the colours themselves: the same result, nothing to warn about.
+        warnings.filterwarnings("ignore", "Binning data failed", UserWarning)
+        model.fit(colors.astype(dtype), sample_weight=counts.astype(dtype))
     palette = np.asarray(model.cluster_centers_, np.float64) + 0.0  # no -0.0
     labels = np.asarray(model.labels_)[inverse].reshape(h, w).astype(np.int32)
     quantized = _restore(img, _to_dtype(palette[labels], img.dtype))
