@@ -285,7 +285,7 @@ def test_string_bandwidths_in_core_functions():
         (lambda x: bw.select(x, per_feature="yes"), r"per_feature must be True or False, got 'yes'"),
         (lambda x: bw.select(x, tol=-1.0), r"tol must be a positive finite number, got -1.0"),
         (lambda x: bw.select(x, max_iter=-2), r"max_iter must be an integer >= 0, got -2"),
-        (lambda x: bw.select(x, kernel="cosine"), r"kernel='cosine' is not a known kernel"),
+        (lambda x: bw.select(x, kernel="cauchy"), r"kernel='cauchy' is not a known kernel"),
         (lambda x: bw.select(x[:1]), r"data has 1 point\(s\).*need at least 2"),
         (lambda x: bw.scott(x, weights=np.r_[1.0, np.zeros(len(x) - 1)]), r"weights have 1 positive value\(s\)"),
         (lambda x: bw.silverman(np.c_[x[:, 0], np.ones(len(x))]), r"data feature 1 has zero spread"),

@@ -14,10 +14,11 @@ from jax.typing import ArrayLike
 
 from .. import _validate
 from .. import bandwidth as _bandwidth_rules
-from .._meanshift import _STATIC, climb
+from .._meanshift import _STATIC, climb, default_tol
 from .._neighbours import nearest
 from .._pairwise import kernel_sums
-from ..kernels import Kernel, get_kernel
+from .._scaling import whitening
+from ..kernels import Kernel, get_kernel, shadow
 from ._params import _check_int
 
 
@@ -61,8 +62,12 @@ def _within(diff, bandwidth):
     below about ``1e-154`` or above ``1e154`` in float64, ``1e-19`` and ``1e19`` in
     float32) that test would under- or overflow, and the scaled form
     ``sum((diff / h)^2) <= 1`` is used.
-    One bandwidth per feature: the scaled form.
+    One bandwidth per feature: the scaled form. A ``[d, d]`` bandwidth matrix ``H``: the
+    Mahalanobis distance, ``diff^T H^{-1} diff <= 1`` (whitened by ``H``'s Cholesky factor).
     """
+    if jnp.ndim(bandwidth) == 2:
+        z = jnp.matmul(diff, whitening(bandwidth)[1], precision=lax.Precision.HIGHEST)
+        return jnp.sum(z * z, axis=-1) <= 1.0
     scaled = jnp.zeros(diff.shape[:1], diff.dtype)
     for f in range(diff.shape[1]):
         z = diff[:, f] / (bandwidth if jnp.ndim(bandwidth) == 0 else bandwidth[f])
@@ -159,7 +164,12 @@ def find_clusters(
 
     Args:
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a ``[d, d]`` bandwidth matrix ``H``
+            (the kernel's covariance; ``h`` means ``H = diag(h^2)``). With ``H``,
+            "within one bandwidth" (the merge, the intensity, the orphans of
+            ``cluster_all=False``) means a Mahalanobis distance
+            ``sqrt(diff^T H^{-1} diff) <= 1``, labels go to the nearest centre in that
+            distance, and the stop is ``1e-3 sqrt(diag(H))`` per feature.
         seeds: ``[m, d]`` starting points (e.g. ``data`` itself, or
             :func:`get_bin_seeds` outside ``jit``).
         capacity: the most centres returned (static).
@@ -183,6 +193,7 @@ def find_clusters(
         (2, [0, 0, 0, 1, 1])
     """
     k = get_kernel(kernel)
+    shadow(k)  # a weight profile without a known shadow is refused, as in find_modes
     capacity = _validate.positive_int(capacity, "capacity")
     qb, db = _validate.block_sizes(query_block, data_block)
     _validate.algorithm(algorithm)
@@ -197,7 +208,7 @@ def find_clusters(
 
 def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity, kernel,
              algorithm, query_block, data_block):
-    tol = jnp.asarray(1e-3, data.dtype) * bandwidth
+    tol = jnp.asarray(default_tol(bandwidth), data.dtype)
     res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol, kernel=kernel, algorithm=algorithm,
                  query_block=query_block, data_block=data_block)
     order, keep = _merge(res.modes, res.intensity, res.intensity > 0, bandwidth)
@@ -208,7 +219,12 @@ def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity
     inten = jnp.zeros((capacity,), data.dtype).at[slot].set(intensity, mode="drop")
     valid = jnp.arange(capacity) < n_clusters
     scalar = jnp.ndim(bandwidth) == 0
-    arg, d2 = nearest(data, centres, valid, bandwidth, scaled=not scalar)
+    if jnp.ndim(bandwidth) == 2:  # nearest in the Mahalanobis distance: whitened points
+        white = whitening(bandwidth)[1]
+        arg, d2 = nearest(jnp.matmul(data, white, precision=lax.Precision.HIGHEST),
+                          jnp.matmul(centres, white, precision=lax.Precision.HIGHEST), valid, bandwidth, scaled=False)
+    else:
+        arg, d2 = nearest(data, centres, valid, bandwidth, scaled=not scalar)
     inside = jnp.sqrt(d2) <= bandwidth if scalar else d2 <= 1.0
     labels = jnp.where(jnp.asarray(cluster_all) | inside, arg, -1)
     n_iter = jnp.maximum(jnp.max(res.n_iter) - 1, 0)
