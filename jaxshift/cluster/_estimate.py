@@ -69,6 +69,26 @@ def estimate_bandwidth(X, *, quantile=0.3, n_samples=None, random_state=0, n_job
     return np.float64(total / X.shape[0])
 
 
+def _occupied_bins(binned, min_bin_freq):
+    """The distinct rows of ``binned`` (integer-valued) seen at least ``min_bin_freq``
+    times, in order of first occurrence. When the bins span a box of few cells (a photo's
+    colours: ~10^3), a histogram over the box (``bincount``) rather than a sort."""
+    n = binned.shape[0]
+    lo = binned.min(axis=0)
+    extent = binned.max(axis=0) - lo + 1
+    if np.prod(extent) <= max(4 * n, 1 << 16):
+        strides = np.concatenate([np.cumprod(extent[::-1])[::-1][1:], [1.0]])
+        key = ((binned - lo) @ strides).astype(np.intp)
+        counts = np.bincount(key, minlength=int(np.prod(extent)))
+        first = np.zeros(counts.size, np.intp)
+        first[key[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each key's first row
+        keys = np.flatnonzero(counts >= min_bin_freq)
+        return binned[np.sort(first[keys])]
+    uniq, first, _, counts = unique_rows(binned, return_index=True)
+    order = np.argsort(first, kind="stable")
+    return uniq[order][counts[order] >= min_bin_freq]
+
+
 def get_bin_seeds(X, bin_size, min_bin_freq=1):
     """Seeds for mean shift: the occupied cells of a grid of spacing ``bin_size``.
 
@@ -102,9 +122,7 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
     binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
     if binned.shape[0] == 0:
         return np.zeros((0, pts.shape[1]), np.float32) * bin_size
-    uniq, first, _, counts = unique_rows(binned, return_index=True)
-    order = np.argsort(first, kind="stable")
-    chosen = uniq[order][counts[order] >= min_bin_freq]
+    chosen = _occupied_bins(binned, min_bin_freq)
     bin_seeds = np.asarray(chosen, dtype=np.float32).reshape(-1, pts.shape[1])
     if len(bin_seeds) == len(pts):
         warnings.warn(
