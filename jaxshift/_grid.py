@@ -263,18 +263,45 @@ def fine_jit(state, data, bandwidth, weights, max_iter, tol, *, kernel, refine):
     return fine(state, data, bandwidth, weights, max_iter, tol, kernel=kernel, refine=refine)
 
 
+def _last_step(x, data, bandwidth, weights, kernel, refine):
+    if refine:
+        return fine_step(build(data, weights, bandwidth / refine), x, bandwidth, refine, kernel)[0]
+    return coarse_step(build(data, weights, bandwidth), x, bandwidth)[0]
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5))
+def _at_fixed_point(modes, data, bandwidth, weights, kernel, refine):
+    """The identity on converged ``modes``, with the implicit derivative of the fixed point
+    ``x* = m(x*)`` of the last stage's step ``m``, the cells held fixed (they are locally
+    constant): ``dx* = (I - dm/dx)^{-1} dm/d(data, h, w)``, as
+    :func:`jaxshift._meanshift._at_fixed_point`. MeanShift++'s step is constant in ``x``
+    within a cell, so there it is the derivative of the last step."""
+    return modes
+
+
+@_at_fixed_point.defjvp
+def _at_fixed_point_jvp(kernel, refine, primals, tangents):
+    x, data, bandwidth, weights = primals
+    _, ddata, dh, dw = tangents
+    m, d = x.shape
+
+    def step(y, dd, hh, ww):
+        return _last_step(y, dd, hh, ww, kernel, refine)
+
+    eye = jnp.eye(d, dtype=x.dtype)
+    cols = jax.vmap(
+        lambda e: jax.jvp(lambda y: step(y, data, bandwidth, weights), (x,), (jnp.broadcast_to(e, x.shape),))[1]
+    )(eye)
+    jac = jnp.moveaxis(cols, 0, -1)  # [m, d_out, d_in]
+    _, rhs = jax.jvp(lambda dd, hh, ww: step(x, dd, hh, ww), (data, bandwidth, weights), (ddata, dh, dw))
+    return x, jnp.linalg.solve(eye - jac, rhs[..., None])[..., 0]
+
+
 @functools.partial(jax.jit, static_argnames=("kernel", "refine"))
 def _grid_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, refine):
     sg = lax.stop_gradient
     res = climb(sg(seeds), sg(data), sg(bandwidth), sg(weights), max_iter, sg(tol), kernel=kernel, refine=refine)
-    # A mode is the last step's mean from ``prev``; the cells are locally constant in the
-    # data, weights and bandwidth, so its derivative is that of the last step. The value
-    # stays the loop's (``new - sg(new)`` is exactly 0).
-    if refine:
-        new, _ = fine_step(build(data, weights, bandwidth / refine), res.prev, bandwidth, refine, kernel)
-    else:
-        new, _ = coarse_step(build(data, weights, bandwidth), res.prev, bandwidth)
-    return Modes(res.modes + (new - sg(new)), res.n_iter, res.converged)
+    return Modes(_at_fixed_point(res.modes, data, bandwidth, weights, kernel, refine), res.n_iter, res.converged)
 
 
 def compact(kernel, what: str = "grid mean shift") -> Kernel:
@@ -302,8 +329,10 @@ def algorithm(name, kernel, arg: str = "algorithm") -> str:
 def overflow_error(bandwidth, cells_per_bandwidth, dtype, cells=None):
     kt = np.dtype(_key_type(dtype))
     count = "" if cells is None else f" number {cells:.3g},"
+    h = np.asarray(bandwidth, np.float64)
+    shown = f"{float(h):.6g}" if h.ndim == 0 else "[" + ", ".join(f"{v:.6g}" for v in h) + "]"
     return ValueError(
-        f"bandwidth={np.asarray(bandwidth).tolist()!r} is too small for grid mean shift on this data: the grid's "
+        f"bandwidth={shown} is too small for grid mean shift on this data: the grid's "
         f"cells ({cells_per_bandwidth} per bandwidth) spanning it{count} more than a {kt.name} key holds "
         f"({np.iinfo(kt).max}); use a larger bandwidth{'' if kt == np.int64 else ', float64 data (x64)'} or fewer "
         "cells per bandwidth (refine)"
@@ -367,10 +396,11 @@ def grid_modes(
     the data stay put while the seeds move, as in scikit-learn (the paper moves the data
     too, blurring mean shift), so the cells are built once. Seeds that share a stage-1
     cell take the same path from their first step on: one seed per cell is enough.
-    The modes are differentiable with respect to ``data`` and ``weights`` (the
-    derivative of the last step, cells held fixed: exact almost everywhere) and, through
-    the kernel's weights and the boundary fractions, ``bandwidth``. ``jit``-able;
-    ``bandwidth``, ``max_iter`` and ``tol`` may be traced.
+    The modes are differentiable with respect to ``data``, ``weights`` and ``bandwidth``
+    by implicit differentiation at the fixed point of the last stage's step, the cells
+    held fixed (they are locally constant), as :func:`~jaxshift.find_modes`: accurate for
+    converged seeds (a small ``tol`` helps). ``jit``-able; ``bandwidth``, ``max_iter``
+    and ``tol`` may be traced.
 
     Args:
         seeds: ``[d]`` or ``[m, d]`` starting points.

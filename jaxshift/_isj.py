@@ -151,7 +151,9 @@ def isj(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
                              f"point(s){'' if v.size == 0 else f' all equal to {v[0].item()!r}'}")
     x = jnp.asarray(arr[:, 0], dtype)
     w = jnp.ones((n,), dtype) if w is None else jnp.asarray(w, dtype)
-    h, ok = _isj(x, w)
+    # Padded to a power of two with points of zero weight, so that sizes seldom compile anew.
+    pad = max(16, 1 << (n - 1).bit_length()) - n
+    h, ok = _isj(jnp.concatenate([x, jnp.full((pad,), x[0])]), jnp.concatenate([w, jnp.zeros((pad,), dtype)]))
     if _validate.is_concrete(ok) and not bool(ok):
         raise ValueError("isj: the plug-in equation has no root in (0, 1]: too little data for ISJ; "
                          "use 'scott' or 'silverman'")
