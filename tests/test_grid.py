@@ -15,7 +15,7 @@ from jaxshift.cluster import InvalidParameterError, MeanShift, find_clusters, me
 from jaxshift.kernels import get_kernel
 
 _coarse = jax.jit(lambda x, data, w, h: _grid.coarse_step(_grid.build(data, w, h), x, h))
-_fine = jax.jit(lambda x, data, w, h, *, s, kernel: _grid.fine_step(_grid.build(data, w, h / s), x, h, s, kernel),
+_fine = jax.jit(lambda x, data, w, h, *, s, kernel: _grid.fine_step(_grid.build(data, w, h / s, s), x, h, s, kernel),
                 static_argnames=("s", "kernel"))
 CENTRES = np.array([[2.0, 2.0, 3.0], [6.0, 7.0, 8.0], [5.0, 10.0, 13.0]])
 

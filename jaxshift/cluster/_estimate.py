@@ -74,11 +74,14 @@ def _occupied_bins(binned, min_bin_freq):
     times, in order of first occurrence. When the bins span a box of few cells (a photo's
     colours: ~10^3), a histogram over the box (``bincount``) rather than a sort."""
     n = binned.shape[0]
-    lo = binned.min(axis=0)
-    extent = binned.max(axis=0) - lo + 1
+    cols = np.ascontiguousarray(binned.T)  # NumPy reduces [n, 3] along axis 0 ~10x slower
+    lo, hi = cols.min(axis=1), cols.max(axis=1)
+    extent = hi - lo + 1
     if np.prod(extent) <= max(4 * n, 1 << 16):
-        strides = np.concatenate([np.cumprod(extent[::-1])[::-1][1:], [1.0]])
-        key = ((binned - lo) @ strides).astype(np.intp)
+        key = np.zeros(n)
+        for col, low, ext in zip(cols, lo, extent, strict=True):
+            key = key * ext + (col - low)
+        key = key.astype(np.intp)
         counts = np.bincount(key, minlength=int(np.prod(extent)))
         first = np.zeros(counts.size, np.intp)
         first[key[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each key's first row
