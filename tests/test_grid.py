@@ -110,14 +110,12 @@ def test_refinement_step_matches_numpy(kernel, x64):
 def test_grid_modes_jit_gradients_and_errors(x64):
     data = blobs(300, seed=3)
     seeds = data[::30]
-    res = jaxshift.grid_modes(seeds, data, bandwidth=1.5)
+    res = jaxshift.grid_modes(seeds, data, bandwidth=1.5, tol=1e-12)
     assert bool(res.converged.all())
-    jitted = jax.jit(lambda s, d, h: jaxshift.grid_modes(s, d, bandwidth=h))(seeds, data, 1.5)
-    np.testing.assert_array_equal(jitted.modes, res.modes)
     # A mode is a (weighted, cut) mean of the data near it: its derivative is that of the
     # last step, the cells held fixed; a central difference agrees where no cell changes.
-    # Implicit derivatives at the fixed point (the cells held fixed) against central
-    # differences, small enough that no cell changes.
+    # Implicit derivatives at the fixed point (the cells held fixed; jax.grad traces the
+    # whole climb) against central differences, small enough that no cell changes.
     e, eps = np.zeros_like(data), 1e-7
     e[5, 0] = 1.0
     def f(h, d):
@@ -141,9 +139,11 @@ def test_too_many_cells_is_refused_or_flagged():
     assert not bool(res.converged.any()) and np.array_equal(res.modes, data)
 
 
-def test_estimator_agrees_with_the_exact_one_on_blobs():
+def test_estimator_agrees_with_scikit_learn_on_blobs():
+    from sklearn.cluster import MeanShift as SkMeanShift
+
     X = blobs().astype(np.float32)
-    exact = MeanShift(bandwidth=1.5).fit(X)
+    exact = SkMeanShift(bandwidth=1.5).fit(X)
     for kwargs in [dict(), dict(bin_seeding=True)]:
         grid = MeanShift(bandwidth=1.5, algorithm="grid", **kwargs).fit(X)
         assert len(grid.cluster_centers_) == len(exact.cluster_centers_) == 3
@@ -151,9 +151,9 @@ def test_estimator_agrees_with_the_exact_one_on_blobs():
         gap = np.linalg.norm(exact.cluster_centers_[:, None] - grid.cluster_centers_[None], axis=-1).min(1)
         assert gap.max() <= 0.1 * 1.5, (kwargs, gap)
     # cluster_all=False: -1 exactly for points farther than one bandwidth from every centre.
-    grid = MeanShift(bandwidth=1.0, algorithm="grid", cluster_all=False).fit(X)
+    grid = MeanShift(bandwidth=1.5, algorithm="grid", cluster_all=False).fit(X)
     dist = np.linalg.norm(X[:, None] - grid.cluster_centers_[None], axis=-1).min(1)
-    np.testing.assert_array_equal(grid.labels_ == -1, dist > 1.0)
+    np.testing.assert_array_equal(grid.labels_ == -1, dist > 1.5)
     assert np.any(grid.labels_ == -1)
     # The pure pipeline climbs every seed (no thinning) to the same modes.
     res = jax.jit(lambda x: find_clusters(x, bandwidth=1.5, seeds=x, capacity=8, algorithm="grid"))(X)
@@ -180,15 +180,17 @@ def test_estimator_parameter():
 
 
 def test_segment_colors_on_the_grid():
+    from sklearn.cluster import MeanShift as SkMeanShift
+
     rng = np.random.default_rng(4)
     palette = np.array([[20, 30, 200], [220, 40, 30], [40, 200, 60], [240, 240, 240]], np.uint8)
     img = palette[rng.integers(0, 4, (24, 32))].astype(np.int16) + rng.integers(-6, 7, (24, 32, 3))
     img = np.clip(img, 0, 255).astype(np.uint8)
-    exact = jaxshift.image.segment_colors(img, bandwidth=30.0)
+    exact = SkMeanShift(bandwidth=30.0, bin_seeding=True).fit(img.reshape(-1, 3))
     grid = jaxshift.image.segment_colors(img, bandwidth=30.0, algorithm="grid")
-    assert len(grid.palette) == len(exact.palette) == 4
-    assert adjusted_rand_score(exact.labels.ravel(), grid.labels.ravel()) == 1.0
-    np.testing.assert_allclose(grid.palette, exact.palette, atol=3.0)
+    assert len(grid.palette) == len(exact.cluster_centers_) == 4
+    assert adjusted_rand_score(exact.labels_, grid.labels.ravel()) == 1.0
+    np.testing.assert_allclose(grid.palette, exact.cluster_centers_, atol=3.0)
     with pytest.raises(ValueError, match="algorithm must be one of"):
         jaxshift.image.segment_colors(img, bandwidth=30.0, algorithm="cells")
 

@@ -53,8 +53,9 @@ def test_select_resolve_and_jit():
     assert jbw.select(x, method="isj", per_feature=True)[0].shape == (1,)
     np.testing.assert_array_equal(jbw.resolve("isj", x), h)
     np.testing.assert_allclose(jax.jit(jbw.isj)(x), h, rtol=1e-6)
-    q = np.array([[1.0], [5.0]])
-    np.testing.assert_allclose(jaxshift.kde(q, x, bandwidth="isj"), jaxshift.kde(q, x, bandwidth=h), rtol=1e-6)
+    # A string bandwidth, like the other rules.
+    np.testing.assert_array_equal(jaxshift.kde_grid(x, bandwidth="isj", size=64).density,
+                                  jaxshift.kde_grid(x, bandwidth=h, size=64).density)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._neighbours import kth_neighbour_sq_dist
-from .._rows import unique_rows
+from .._rows import first_in_bins
 from ._host import _precision
 from ._params import _check_int, _check_random_state, _check_X, _fmt, _param_error
 
@@ -69,29 +69,6 @@ def estimate_bandwidth(X, *, quantile=0.3, n_samples=None, random_state=0, n_job
     return np.float64(total / X.shape[0])
 
 
-def _occupied_bins(binned, min_bin_freq):
-    """The distinct rows of ``binned`` (integer-valued) seen at least ``min_bin_freq``
-    times, in order of first occurrence. When the bins span a box of few cells (a photo's
-    colours: ~10^3), a histogram over the box (``bincount``) rather than a sort."""
-    n = binned.shape[0]
-    cols = np.ascontiguousarray(binned.T)  # NumPy reduces [n, 3] along axis 0 ~10x slower
-    lo, hi = cols.min(axis=1), cols.max(axis=1)
-    extent = hi - lo + 1
-    if np.prod(extent) <= max(4 * n, 1 << 16):
-        key = np.zeros(n)
-        for col, low, ext in zip(cols, lo, extent, strict=True):
-            key = key * ext + (col - low)
-        key = key.astype(np.intp)
-        counts = np.bincount(key, minlength=int(np.prod(extent)))
-        first = np.zeros(counts.size, np.intp)
-        first[key[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each key's first row
-        keys = np.flatnonzero(counts >= min_bin_freq)
-        return binned[np.sort(first[keys])]
-    uniq, first, _, counts = unique_rows(binned, return_index=True)
-    order = np.argsort(first, kind="stable")
-    return uniq[order][counts[order] >= min_bin_freq]
-
-
 def get_bin_seeds(X, bin_size, min_bin_freq=1):
     """Seeds for mean shift: the occupied cells of a grid of spacing ``bin_size``.
 
@@ -125,7 +102,7 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
     binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
     if binned.shape[0] == 0:
         return np.zeros((0, pts.shape[1]), np.float32) * bin_size
-    chosen = _occupied_bins(binned, min_bin_freq)
+    chosen = binned[first_in_bins(binned, min_bin_freq)]
     bin_seeds = np.asarray(chosen, dtype=np.float32).reshape(-1, pts.shape[1])
     if len(bin_seeds) == len(pts):
         warnings.warn(

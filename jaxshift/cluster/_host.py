@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _grid
 from .._neighbours import nearest
-from .._rows import unique_rows
+from .._rows import first_in_bins, unique_rows
 from ._pipeline import _climb, _merge
 
 
@@ -104,9 +104,7 @@ def _one_seed_per_cell(seeds, bandwidth, dtype):
     """The first seed of each grid cell (``round(seed / bandwidth)``, in ``dtype``), in
     order: on the grid, seeds that share a cell share their path after one step."""
     seeds = np.asarray(seeds, dtype)
-    cells = np.round(seeds / np.asarray(bandwidth, dtype)) + 0.0  # + 0.0: -0.0 and 0.0 are one cell
-    _, first, _, _ = unique_rows(cells, return_index=True)
-    return seeds[np.sort(first)]
+    return seeds[first_in_bins(np.round(seeds / np.asarray(bandwidth, dtype)) + 0.0)]  # -0.0, 0.0: one cell
 
 
 _merge_jit = jax.jit(_merge)
