@@ -395,12 +395,15 @@ def grid_modes(
 
     What is approximated: the kernel's ball, by cells: in stage 1 by the ``3^d`` cube
     of side ``3h`` aligned to the cells, in stage 2 by cells ``h / s`` wide with the
-    boundary cells cut linearly. MeanShift++ alone (``refine=0``) stops early on
-    plateaus and ridges and finds extra modes there (12 instead of scikit-learn's 5 on the
-    photo of the benchmark). Measured against scikit-learn's exact ``MeanShift`` with the
-    same seeds, merge and labels (``MeanShift(algorithm="grid")``), by the adjusted Rand
-    index of the labels: see ``docs/benchmarks.md`` (``benchmarks/run.py --only grid``);
-    ``tests/test_grid.py`` checks ARI >= 0.95 against the exact estimator on blobs.
+    boundary cells cut linearly. Measured against scikit-learn's exact ``MeanShift``
+    (``n_jobs=-1``) with the same seeds, merge and labels (``MeanShift(algorithm="grid")``),
+    by the adjusted Rand index (ARI) of the labels, in one run of ``benchmarks/run.py
+    --only grid``: 0.984 on the 640x427 ``china.jpg`` by colour with bin seeding (5
+    clusters, as scikit-learn; 99.1% of the pixels labelled alike) and 1.000 on 50,000
+    points in three 3-D gaussian blobs, every point a seed. MeanShift++ alone
+    (``refine=0``) stops early on plateaus and ridges and finds extra modes there: on
+    the photo 12 clusters and ARI 0.46. ``tests/test_grid.py`` checks ARI >= 0.95
+    against scikit-learn on blobs.
 
     Differences from the paper: cells are centred on multiples of the cell width (the
     lattice of scikit-learn's ``get_bin_seeds``, so a bin seed is its cell's centre), and

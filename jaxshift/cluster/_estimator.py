@@ -128,14 +128,14 @@ class MeanShift:
         algorithm: (jaxshift) how the modes are found. ``"auto"``, ``"dense"``,
             ``"pruned"``: exact mean shift, the hot loop visiting the point pairs as
             :func:`jaxshift.kde` (same results). ``"grid"``: grid mean shift
-            (MeanShift++, :func:`jaxshift.grid_modes`), approximate and linear in the
-            data: each step averages the points in the ``3^d`` cells (one bandwidth
-            wide) around the seed's cell instead of those within one bandwidth, and a
-            mode's intensity is the weight in those cells; the seeds (thinned to one
-            per cell: seeds in a cell share their path), the merge and the labels are
-            the exact estimator's. A compact kernel only. Measured against
-            scikit-learn's exact labels by the adjusted Rand index (see
-            :func:`jaxshift.grid_modes`).
+            (:func:`jaxshift.grid_modes`), approximate and linear in the data: the
+            steps average per-cell sums instead of points, first MeanShift++'s ``3^d``
+            cells one bandwidth wide, then cells a third of a bandwidth wide that
+            approximate the ball; a mode's intensity is the ball's weight estimated
+            from those cells. The seeds (thinned where their paths join), the merge
+            and the labels are the exact estimator's. A compact kernel only. The
+            agreement with scikit-learn's exact labels (adjusted Rand index) is in
+            :func:`jaxshift.grid_modes`.
 
     Attributes:
         cluster_centers_: ``[k, d]`` centres, most intense first.
