@@ -349,9 +349,22 @@ def overflow_error(bandwidth, cells_per_bandwidth, dtype, cells=None):
     )
 
 
+MAX_FEATURES = 6  # a step visits 3^d cells per seed: 729 at d = 6
+
+
+def check_features(d: int):
+    """A ``ValueError`` above :data:`MAX_FEATURES` features (the ``3^d`` cells a step visits)."""
+    if d > MAX_FEATURES:
+        raise ValueError(
+            f"grid mean shift visits the 3^d cells around a point at every step: d={d} features gives "
+            f"{3 ** d:,}; it is limited to d <= {MAX_FEATURES} (use the exact algorithm)"
+        )
+
+
 def check_cells(data, bandwidth, refine=None):
-    """On concrete inputs, a ``ValueError`` when the data span more cells (of the fine grid,
-    ``bandwidth / refine`` wide) than a key holds."""
+    """A ``ValueError`` for too many features and, on concrete inputs, when the data span
+    more cells (of the fine grid, ``bandwidth / refine`` wide) than a key holds."""
+    check_features(data.shape[1])
     if not (_validate.is_concrete(data) and _validate.is_concrete(bandwidth)):
         return
     x = np.asarray(data)
@@ -435,8 +448,8 @@ def grid_modes(
         :class:`~jaxshift.Modes` ``(modes, n_iter, converged)``.
 
     Raises:
-        ValueError: as :func:`~jaxshift.find_modes`; for the gaussian kernel or a bad
-            ``refine``; and (concrete inputs) when the data span more cells than an int32
+        ValueError: as :func:`~jaxshift.find_modes`; for the gaussian kernel, a bad
+            ``refine`` or more than 6 features; and (concrete inputs) when the data span more cells than an int32
             key holds (int64 for float64 data). Under ``jit`` that case leaves every seed
             where it is, with ``converged`` False.
 

@@ -129,6 +129,10 @@ def test_grid_modes_jit_gradients_and_errors(x64):
         jaxshift.grid_modes(seeds, data, bandwidth=1.5, kernel="gaussian")
     with pytest.raises(ValueError, match="refine must be an integer >= 0"):
         jaxshift.grid_modes(seeds, data, bandwidth=1.5, refine=-1)
+    with pytest.raises(ValueError, match="d=7 features gives 2,187; it is limited to d <= 6"):
+        jaxshift.grid_modes(np.zeros((2, 7)), np.zeros((5, 7)), bandwidth=1.0)
+    with pytest.raises(ValueError, match="limited to d <= 6"):
+        MeanShift(bandwidth=1.0, algorithm="grid").fit(np.random.default_rng(0).random((20, 7)))
 
 
 def test_too_many_cells_is_refused_or_flagged():

@@ -69,6 +69,7 @@ def _grid_climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
     distinct stage-1 mode before stage 2 (equal points take equal steps). Returns
     ``(modes, n_iter, intensity, pairs)`` for the seeds that climbed (fewer than given)."""
     dtype = X.dtype
+    _grid.check_features(X.shape[1])
     seeds = _one_seed_per_cell(seeds, bandwidth, dtype)
     m, n = len(seeds), len(X)
     w = np.ones(n, dtype) if weights is None else np.asarray(weights, dtype)
