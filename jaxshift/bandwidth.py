@@ -12,9 +12,11 @@
   Newton steps (exact gradient and Hessian in forward mode, modified for
   indefinite curvature, backtracking line search), starting from
   Silverman's rule, all in one compiled ``lax.while_loop``.
+- :func:`isj`: the improved Sheather-Jones plug-in (Botev et al. 2010), 1-D, on the
+  binned FFT machinery (:mod:`jaxshift._isj`).
 - :func:`resolve`: a string bandwidth (``"scott"``, ``"silverman"``,
-  ``"likelihood"``, ``"lscv"``) to numbers; the core functions accept these strings
-  through it.
+  ``"likelihood"``, ``"lscv"``, ``"isj"``) to numbers; the core functions accept these
+  strings through it.
 
 statsmodels' ``KDEMultivariate(bw="cv_ml")`` and ``bw="cv_ls"`` optimise the same
 objectives (gaussian product kernel = our per-feature bandwidth) with derivative-free
@@ -41,6 +43,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _validate
+from ._isj import isj
 from ._logdensity import log_normaliser, safe_log
 from ._newton import newton
 from ._pairwise import kernel_sums
@@ -49,6 +52,7 @@ from .kernels import GAUSSIAN, Kernel, get_kernel
 __all__ = [
     "METHODS",
     "SelectInfo",
+    "isj",
     "loo_log_likelihood",
     "lscv",
     "resolve",
@@ -57,7 +61,7 @@ __all__ = [
     "silverman",
 ]
 
-METHODS = ("likelihood", "lscv", "scott", "silverman")
+METHODS = ("likelihood", "lscv", "scott", "silverman", "isj")
 RULES = ("scott", "silverman")
 
 
@@ -453,7 +457,8 @@ def select(
     evaluation a blocked ``O(n^2)`` sum with no ``[n, n]`` array. It typically
     converges in 3 to 6 steps; it is fully traceable, so it also runs under
     ``jit`` (where the input checks on values are skipped).
-    ``"scott"`` and ``"silverman"`` return the rules of thumb.
+    ``"scott"`` and ``"silverman"`` return the rules of thumb, ``"isj"`` the improved
+    Sheather-Jones plug-in (:func:`isj`, 1-D data only).
 
     With ``per_feature=False`` the bandwidth is one scalar for all features (the
     isotropic kernel of the core functions; the rules of thumb give the geometric
@@ -465,7 +470,7 @@ def select(
 
     Args:
         data: ``[n, d]`` sample points (at least two of positive weight).
-        method: ``"likelihood"``, ``"lscv"``, ``"scott"`` or ``"silverman"``.
+        method: ``"likelihood"``, ``"lscv"``, ``"scott"``, ``"silverman"`` or ``"isj"``.
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel` for
             ``"likelihood"`` (the flat kernel's likelihood is piecewise constant
             in the bandwidth and is refused); ``"lscv"`` needs the gaussian.
@@ -517,6 +522,10 @@ def select(
     ):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     _check_spread(data, w)
+    if method == "isj":
+        h = isj(data, w)
+        info = SelectInfo(jnp.asarray(jnp.nan, dtype), jnp.asarray(0, jnp.int32), jnp.all(jnp.isfinite(h)))
+        return (h if per_feature else h[0]), info
     if method in RULES:
         h = _silverman(data, w) if method == "silverman" else _scott(data, w)
         if not per_feature:
@@ -538,7 +547,8 @@ def resolve(
 ):
     """A bandwidth argument as numbers: strings are selected from ``data``, numbers pass.
 
-    ``"scott"`` and ``"silverman"`` give the per-feature rules of thumb;
+    ``"scott"`` and ``"silverman"`` give the per-feature rules of thumb, ``"isj"`` the
+    improved Sheather-Jones bandwidth (1-D data);
     ``"likelihood"`` (with ``kernel``) and ``"lscv"`` (gaussian) give the
     per-feature :func:`select` result. The core functions (``kde``, ``log_kde``,
     ``shift``, ``find_modes``, ``trajectory``) call this on their ``bandwidth``;
@@ -550,7 +560,7 @@ def resolve(
     Args:
         bandwidth: a positive scalar, ``[d]`` or ``[d, d]`` (returned unchanged,
             unchecked), or
-            one of ``"scott"``, ``"silverman"``, ``"likelihood"``, ``"lscv"``.
+            one of ``"scott"``, ``"silverman"``, ``"likelihood"``, ``"lscv"``, ``"isj"``.
         data: ``[n, d]`` sample points.
         weights: ``[n]`` non-negative sample weights (default all 1).
         kernel: the kernel for ``"likelihood"``.
@@ -585,6 +595,8 @@ def resolve(
         return scott(data, weights)
     if name == "silverman":
         return silverman(data, weights)
+    if name == "isj":
+        return isj(data, weights)
     h, _ = select(data, method=name, kernel=kernel, per_feature=True, weights=weights)
     return h
 

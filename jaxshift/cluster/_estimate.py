@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._neighbours import kth_neighbour_sq_dist
-from .._rows import unique_rows
+from .._rows import first_in_bins
 from ._host import _precision
 from ._params import _check_int, _check_random_state, _check_X, _fmt, _param_error
 
@@ -123,9 +123,7 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
     binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
     if binned.shape[0] == 0:
         return np.zeros((0, pts.shape[1]), np.float32) * bin_size
-    uniq, first, _, counts = unique_rows(binned, return_index=True)
-    order = np.argsort(first, kind="stable")
-    chosen = uniq[order][counts[order] >= min_bin_freq]
+    chosen = binned[first_in_bins(binned, min_bin_freq)]
     bin_seeds = np.asarray(chosen, dtype=np.float32).reshape(-1, pts.shape[1])
     if len(bin_seeds) == len(pts):
         warnings.warn(

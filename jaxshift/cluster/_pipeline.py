@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _grid, _validate
 from .. import bandwidth as _bandwidth_rules
 from .._meanshift import _STATIC, climb, default_tol
 from .._neighbours import nearest
@@ -40,7 +40,12 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     (weighted) number of points within one bandwidth of where it stood before its
     last update, i.e. the points whose mean it ended at. A seed with no point in
     reach stays put with intensity 0. ``frozen`` seeds (padding) never move.
+    ``algorithm="grid"`` climbs on the grid (:func:`jaxshift._grid.climb`), whose
+    intensity is the weight in the ``3^d`` cells around that position.
     """
+    if algorithm == "grid":
+        res = _grid.climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel)
+        return _Climb(res.modes, res.n_iter, res.weight, res.pairs)
     res = climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel, algorithm=algorithm,
                 query_block=query_block, data_block=data_block)
     if kernel.power == 0:
@@ -178,7 +183,9 @@ def find_clusters(
         max_iter: scikit-learn's ``max_iter`` (up to ``max_iter + 1`` updates).
         cluster_all: label orphans with their nearest centre (``True``) or ``-1``.
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), how the hot loop
-            visits the pairs, as :func:`jaxshift.kde`.
+            visits the pairs, as :func:`jaxshift.kde`; or ``"grid"``, grid mean shift
+            (MeanShift++, :func:`jaxshift.grid_modes`: approximate, linear in the data; a
+            compact kernel).
         query_block, data_block: block sizes of the hot loop (static; default per algorithm).
 
     Returns:
@@ -196,11 +203,13 @@ def find_clusters(
     shadow(k)  # a weight profile without a known shadow is refused, as in find_modes
     capacity = _validate.positive_int(capacity, "capacity")
     qb, db = _validate.block_sizes(query_block, data_block)
-    _validate.algorithm(algorithm)
+    _grid.algorithm(algorithm, k)
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "find_clusters")
     bandwidth = _bandwidth_rules._resolve_for(bandwidth, seeds, "seeds", data, weights, kernel="gaussian")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    if algorithm == "grid":
+        _grid.check_cells(data, bandwidth)
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
                     cluster_all, capacity=capacity, kernel=k, algorithm=algorithm, query_block=qb,
                     data_block=db)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from jax.typing import ArrayLike
 
-from .. import cluster
+from .. import _grid, cluster
 from .._rows import unique_rows as _unique_colors
 from .._validate import positive_int
 from ..kernels import get_kernel
@@ -50,6 +50,7 @@ def segment_colors(
     bin_seeding: bool = True,
     kernel: str = "flat",
     random_state: int | None = 0,
+    algorithm: str = "auto",
 ) -> ColorSegmentation:
     """Mean-shift clustering of an image's colours (colour quantisation).
 
@@ -73,6 +74,11 @@ def segment_colors(
             own, the colours are the seeds (silently: the result is the same).
         kernel: the mean-shift kernel (``"flat"`` is scikit-learn's).
         random_state: seed for the pixel sample of the estimate.
+        algorithm: ``"auto"`` (exact mean shift, scikit-learn's result), ``"dense"``,
+            ``"pruned"``, or ``"grid"``: grid mean shift (MeanShift++, approximate and
+            linear in the colours; see :class:`~jaxshift.cluster.MeanShift` and
+            :func:`jaxshift.grid_modes` for what is approximated and the measured
+            agreement).
 
     Returns:
         :class:`ColorSegmentation` ``(labels [H, W], palette [k, C], quantized, bandwidth)``.
@@ -99,7 +105,7 @@ def segment_colors(
         n_samples = positive_int(n_samples, "n_samples", minimum=1)
     if not isinstance(bin_seeding, (bool, np.bool_)):
         raise ValueError(f"bin_seeding must be True or False, got {bin_seeding!r}")
-    get_kernel(kernel)
+    _grid.algorithm(algorithm, get_kernel(kernel))
     if random_state is not None:
         random_state = positive_int(random_state, "random_state", minimum=0)
 
@@ -113,7 +119,8 @@ def segment_colors(
         ))
         if bandwidth <= 0:  # every sampled pixel has the same colour
             bandwidth = 1.0 if img.dtype == np.uint8 else float(np.finfo(np.float32).eps)
-    model = cluster.MeanShift(bandwidth=bandwidth, bin_seeding=bool(bin_seeding), kernel=kernel)
+    model = cluster.MeanShift(bandwidth=bandwidth, bin_seeding=bool(bin_seeding), kernel=kernel,
+                              algorithm=algorithm)
     with warnings.catch_warnings():
         # A grid that keeps every colour in its own bin (one colour, a few far apart)
         # seeds from the colours themselves: the same result, nothing to warn about.
