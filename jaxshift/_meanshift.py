@@ -227,6 +227,12 @@ def _at_fixed_point(modes, data, bandwidth, weights, kernel, algorithm, query_bl
     of the step and a linear solve), so JAX transposes it for reverse mode; the
     ``lax.while_loop`` that found the modes is never differentiated. Seeds get no
     derivative (a converged mode does not move when its seed does).
+
+    Higher orders: the rule is itself differentiated (``hessian``, ``jacfwd(jacrev)``,
+    ...), and its value depends on the modes through ``dm/dx`` and ``dm/dtheta``
+    evaluated at them. So the rule takes the modes from this function again, not as
+    the loop's constants: their tangent is then given by this rule once more, and
+    derivatives of every order are those of the exact fixed point.
     """
     return modes
 
@@ -236,6 +242,8 @@ def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tan
     x, data, bandwidth, weights = primals
     _, ddata, dh, dw = tangents
     m, d = x.shape
+    # The identity on values; differentiated, the modes' own tangent (this rule again).
+    x = _at_fixed_point(x, data, bandwidth, weights, kernel, algorithm, query_block, data_block)
 
     def step(y, dd, hh, ww):
         return _shift(y, dd, hh, ww, kernel=kernel, algorithm=algorithm, query_block=query_block,
@@ -366,7 +374,8 @@ def find_modes(
     The modes are differentiable (``jax.grad``, ``jax.jvp``) with respect to
     ``bandwidth``, ``data`` and ``weights`` by implicit differentiation at the
     fixed point ``x* = shift(x*)``: ``dx* = (I - dshift/dx)^{-1} dshift/dtheta``;
-    the loop itself is never differentiated. The derivative is that of the exact
+    the loop itself is never differentiated. Second and higher derivatives
+    (``jax.hessian``, ``jacrev(jacrev(...))``, ...) are those of the exact fixed point too. The derivative is that of the exact
     fixed point, so it is accurate when the seeds converged (a small ``tol``
     helps) and meaningless for seeds that did not (check ``converged``). With a
     compact kernel (flat, ...) the modes are piecewise constant in the bandwidth

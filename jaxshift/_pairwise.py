@@ -474,7 +474,10 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
             qhi = jnp.max(jnp.where(aq[:, None], fq, -jnp.inf), axis=0)
             if geo.pruned:
                 idx, count = _reach(geo, plan, qlo, qhi, sc, bounds, inv, dtype)
-                listed = jnp.zeros((nb,), bool).at[idx].set(jnp.arange(nb) < count)
+                # Slots past ``count`` hold index 0: scattering them would overwrite
+                # block 0's entry (duplicate indices, last write wins), so they are dropped.
+                listed = jnp.zeros((nb,), bool).at[jnp.where(jnp.arange(nb) < count, idx, nb)].set(
+                    True, mode="drop")
             else:
                 idx, count = jnp.arange(nb, dtype=jnp.int32), jnp.asarray(nb, jnp.int32)
                 listed = jnp.ones((nb,), bool)

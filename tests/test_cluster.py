@@ -104,19 +104,26 @@ def test_zero_bandwidth_drift_like_sklearn():
     assert_same_clustering(ours, ref, 1.0)
 
 
-@pytest.mark.parametrize("dtype", [
-    np.float64,
-    pytest.param(np.float32, marks=pytest.mark.xfail(reason=(
-        "core, not the merge: in float32 a seed's mean of the one point in reach comes back as "
-        "(y - anchor) + anchor (jaxshift._meanshift._step), 1 ulp from y, where no point is "
-        "within 1e-9: the seed ends with intensity 0 and is dropped (39 of 40 clusters)"), strict=False)),
-])
-def test_tiny_bandwidth_keeps_every_point_like_sklearn(dtype):
-    """Issue 10: ``MeanShift(bandwidth=1e-9)`` on 40 distinct points, 40 clusters as
-    scikit-learn. The merge's radius test is scikit-learn's (``sum(diff^2) <= h^2``
-    in float64) and exact here: h^2 = 1e-18 is a normal float."""
-    X = np.random.RandomState(0).rand(40, 2).astype(dtype)
+@pytest.mark.parametrize("dtype,n", [(np.float64, 40), (np.float32, 40), (np.float64, 1100)])
+def test_tiny_bandwidth_keeps_every_point_like_sklearn(dtype, n):
+    """Issue 10: ``MeanShift(bandwidth=1e-9)`` on distinct points, one cluster per point
+    as scikit-learn. Three causes, all fixed: the merge's radius test (now scikit-learn's
+    ``sum(diff^2) <= h^2`` in float64, exact here: h^2 = 1e-18 is a normal float); a
+    seed's mean of its one point coming back 1 ulp away in float32 (``(y - anchor) +
+    anchor``; the wide-pair path now anchors each row at its nearest point); and, on the
+    pruned path (``n > 1024``), a query block whose only data block in reach was block 0
+    taking the GEMM form (its "wide" flag lost), which counted points thousands of
+    bandwidths away (float32 at small shapes: tests/test_geometry.py). 1100 points:
+    scikit-learn is not run (it finds ``n``, no point within 1e-9 of another, as the
+    40-point case checks)."""
+    X = np.random.RandomState(0).rand(n, 2).astype(dtype)
+    assert len(np.unique(X, axis=0)) == n
     ours = MeanShift(bandwidth=1e-9).fit(X)
+    if n > 40:
+        assert len(ours.cluster_centers_) == n
+        np.testing.assert_array_equal(np.sort(ours.cluster_centers_, axis=0), np.sort(X, axis=0))
+        np.testing.assert_array_equal(ours.cluster_centers_[ours.labels_], X)  # each point its own centre
+        return
     ref = sk.MeanShift(bandwidth=1e-9).fit(X)
     assert len(ref.cluster_centers_) == 40
     assert_same_clustering(ours, ref, 1e-9)
