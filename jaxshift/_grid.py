@@ -16,12 +16,14 @@ single data point. Two stages, each a ``lax.while_loop`` over all seeds:
    points creep on to the modes as in exact mean shift.
 
 Cells are keyed by integer coordinates: a cell's key is its index in the box of cells
-the data span, in int32 (int64 for float64 data). When the box has at most ``n`` cells
-the key is the slot itself (per-cell sums by ``segment_sum``, lookups by indexing);
-otherwise the distinct keys are sorted (``jnp.unique`` with the static capacity ``n``)
-and looked up by binary search. Either way it runs under ``jit`` on any device. A box
-with more cells than the key type holds is refused on concrete inputs (a ``ValueError``)
-and flagged under ``jit``: every seed stays where it is, not converged.
+the data span, widened by twice a step's reach, in int32 (int64 for float64 data); a
+neighbour's key is the cell's key plus a fixed offset. When the box has at most
+``2 n + 4096`` cells (the table's static capacity) the key is the slot itself (per-cell
+sums by ``segment_sum``, lookups by indexing); otherwise the distinct keys are sorted
+(``jnp.unique`` with that capacity) and looked up by binary search. Either way it runs
+under ``jit`` on any device. A box with more cells than the key type holds is refused
+on concrete inputs (a ``ValueError``) and flagged under ``jit``: every seed stays where
+it is, not converged.
 
 References:
     Jang & Jiang (2021), "MeanShift++: Extremely fast mode-seeking with applications to
