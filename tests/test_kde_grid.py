@@ -189,7 +189,7 @@ def test_jit_with_a_static_size_and_vmap_over_bandwidths():
         (dict(bounds=[(-9.0, 9.0), (-0.1, 9.0)]), r"data point 1 \(\[1.0, -1.0\]\) lies outside bounds"),
         (dict(bounds=[(-9.0, 9.0), (0.0, np.inf)]), "bounds must be finite"),
         (dict(bandwidth=-1.0), "bandwidth must be positive"),
-        (dict(kernel="cosine"), "not a known kernel"),
+        (dict(kernel="parzen"), "not a known kernel"),
         (dict(weights=[1.0, -1.0, 1.0]), "weights must be non-negative"),
         (dict(bandwidth="isj"), "isj is for 1-D data"),
     ],
