@@ -2,13 +2,19 @@
 
 Core (pure, traceable; ``jit``, ``vmap`` and ``grad`` compose with all of it):
 
-- :func:`kde`, :func:`log_kde`: kernel density estimates, blocked, stable.
+- :func:`kde`, :func:`log_kde`: kernel density estimates, blocked, stable; a scalar,
+  per-feature or full ``[d, d]`` bandwidth matrix (the kernel's covariance).
+- :func:`sample`: draws from a KDE; :func:`marginal`, :func:`integrate_box`: its
+  marginals and box probabilities.
+- :func:`kde_grid`: the KDE on a regular grid by linear binning and one FFT (d = 1, 2, 3).
 - :func:`shift`: one mean-shift step.
 - :func:`find_modes`: the ``lax.while_loop`` driver, all seeds at once.
 - :func:`trajectory`: fixed-step ``lax.scan`` paths (reverse-differentiable).
+- :func:`grid_modes`: grid mean shift (MeanShift++ and a refinement), linear in the data.
 - :mod:`jaxshift.kernels`: :class:`Kernel`, :func:`get_kernel`, :func:`shadow`.
 - :mod:`jaxshift.bandwidth`: Scott and Silverman rules, the differentiable
-  leave-one-out likelihood and LSCV objectives, gradient-based :func:`~jaxshift.bandwidth.select`.
+  leave-one-out likelihood and LSCV objectives, gradient-based :func:`~jaxshift.bandwidth.select`,
+  the improved Sheather-Jones plug-in :func:`~jaxshift.bandwidth.isj`.
 
 Host-side layers and tools:
 
@@ -32,14 +38,21 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
       _host              NumPy arrays onto the jitted pieces: float64 with x64 on, padding to bucket sizes
       _pipeline          find_clusters(): the climb with intensities, the one merge of near modes, 1-NN labels
       _params            scikit-learn's parameter checks, error types and messages
+    _binned              kde_grid: the binned KDE on a grid, one FFT convolution
+    _grid                grid mean shift: MeanShift++ and a refinement on per-cell sums, grid_modes
+    _marginal            marginal, integrate_box (1-D kernel CDFs; Monte-Carlo through _sample)
     _density             kde, log_kde
+    _sample              sample: a data point by weight plus kernel noise (radial laws per kernel)
     _meanshift           the step, the while_loop driver (implicit gradients), the scan trajectory
     bandwidth            rules of thumb, cross-validation objectives, select, resolve
+    _isj                 the improved Sheather-Jones bandwidth (1-D, binned, DCT)
+    _linbin              linear binning of weighted points onto a regular grid
     _newton              a compiled modified-Newton minimiser (bandwidth.select)
     _logdensity          kernel sums to a normalised log-density: the KDE's constant, a NaN-free log
     _neighbours          nearest centre and k-th nearest neighbour, blocked in the GEMM form, exact distances
     _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data,
                          geometry-aware (Morton-sorted blocks with centres and boxes, pruning)
+    _scaling             points in bandwidth units: 1 / h, or whitened by a bandwidth matrix's Cholesky factor
     _rows                distinct rows by integer keys (pixel colours, repeated points, grid bins)
     kernels              kernel profiles, shadows, the name registry
     _validate            argument checks with messages that name the argument and the value
@@ -54,23 +67,34 @@ library they mirror (scikit-learn's ``cluster_centers_``; ``segment_colors`` and
 """
 
 from . import bandwidth, cluster, image, kernels
+from ._binned import GridDensity, kde_grid
 from ._density import kde, log_kde
+from ._grid import grid_modes
+from ._marginal import Marginal, integrate_box, marginal
 from ._meanshift import Modes, find_modes, shift, trajectory
+from ._sample import sample
 from .kernels import Kernel, get_kernel, shadow
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GridDensity",
     "Kernel",
+    "Marginal",
     "Modes",
     "bandwidth",
     "cluster",
     "find_modes",
     "get_kernel",
+    "grid_modes",
     "image",
+    "integrate_box",
     "kde",
+    "kde_grid",
     "kernels",
     "log_kde",
+    "marginal",
+    "sample",
     "shadow",
     "shift",
     "trajectory",

@@ -59,19 +59,28 @@ def kde(
     r"""Kernel density estimate of ``data`` evaluated at ``x``.
 
     .. math::
-        f(x) = \frac{c_{k,d}}{\sum_j w_j \prod_l h_l} \sum_j w_j\,
-        k\big(|(x - y_j) / h|^2\big)
+        f(x) = \frac{c_{k,d}}{\sum_j w_j \sqrt{\det H}} \sum_j w_j\,
+        k\big((x - y_j)^T H^{-1} (x - y_j)\big)
 
+    with ``H`` the bandwidth matrix, the kernel's covariance for the gaussian (scipy
+    ``gaussian_kde``'s ``covariance``, R ``ks``'s ``H``); a scalar or per-feature
+    ``h`` means ``H = diag(h^2)``, i.e. ``k(|(x - y_j) / h|^2) / prod_l h_l``. A
+    matrix whitens the points by its Cholesky factor inside the one blocked loop.
     The result integrates to 1 over ``R^d``. Memory is
     ``O(query_block * data_block)``, whatever ``m`` and ``n``.
 
     Args:
         x: ``[d]`` one query point, or ``[m, d]`` a batch.
         data: ``[n, d]`` sample points.
-        bandwidth: positive scalar, or ``[d]`` one value per feature (a diagonal
-            bandwidth matrix).
+        bandwidth: positive scalar, ``[d]`` one value per feature (``H =
+            diag(h^2)``), or a ``[d, d]`` symmetric positive definite matrix ``H``
+            (a ``[d]`` vector and a ``[d, d]`` matrix differ by ``ndim``: for
+            ``d = 1``, ``[h]`` is ``h`` and ``[[v]]`` is ``H = v = h^2``); or a rule
+            name (``"scott"``, ...) resolved by :func:`jaxshift.bandwidth.resolve`.
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`; see
-            :func:`~jaxshift.kernels.get_kernel`.
+            :func:`~jaxshift.kernels.get_kernel` (all of scikit-learn's
+            ``KernelDensity`` kernels: gaussian, tophat, epanechnikov, exponential,
+            linear, cosine; and biweight, triweight).
         weights: ``[n]`` non-negative sample weights (default all 1).
         algorithm: how the hot loop visits the pairs (static): ``"dense"`` visits
             every block pair; ``"pruned"`` sorts data and queries along a Morton curve
@@ -92,7 +101,8 @@ def kde(
 
     Raises:
         ValueError: for bad shapes, empty data, non-finite values, a non-positive
-            bandwidth or bad weights (value checks only on concrete inputs; under
+            bandwidth, a bandwidth matrix that is not symmetric positive definite,
+            or bad weights (value checks only on concrete inputs; under
             ``jit`` traced bad values give NaN).
 
     Examples:

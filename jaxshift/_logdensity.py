@@ -1,6 +1,7 @@
 """From kernel sums to a normalised log-density: the KDE's constant and a NaN-free log.
 
-A KDE is ``f(x) = c_{k,d} / (W prod_l h_l) * S(x)`` with ``S`` the kernel sum of the
+A KDE is ``f(x) = c_{k,d} / (W prod_l h_l) * S(x)`` (``c_{k,d} / (W det L) * S(x)`` for a
+bandwidth matrix ``H = L L^T``) with ``S`` the kernel sum of the
 hot loop (:func:`jaxshift._pairwise.kernel_sums`, returned as ``exp(log_scale) * s``)
 and ``W`` the total weight. ``kde``/``log_kde`` (``W = sum w``), the leave-one-out
 likelihood (``W = sum w - w_i`` per point) and LSCV (``W`` applied later) all
@@ -11,14 +12,20 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from ._scaling import whitening
 from .kernels import Kernel
 
 
 def log_normaliser(d: int, bandwidth, log_total, kernel: Kernel):
     """``log(c_{k,d} / (W prod_l h_l))`` for ``log_total = log W`` (scalar or per query).
 
-    ``bandwidth`` is a scalar (isotropic, counted ``d`` times) or ``[d]``.
+    ``bandwidth`` is a scalar (isotropic, counted ``d`` times) or ``[d]``; for a
+    ``[d, d]`` matrix ``H = L L^T``, ``log det L = log det H / 2`` takes the place of
+    ``sum_l log h_l``.
     """
+    if jnp.ndim(bandwidth) == 2:
+        chol, _ = whitening(bandwidth)
+        return kernel.log_norm(d) - log_total - jnp.sum(jnp.log(jnp.diagonal(chol)))
     log_h = jnp.broadcast_to(jnp.log(bandwidth), (d,))
     return kernel.log_norm(d) - log_total - jnp.sum(log_h)
 

@@ -107,6 +107,14 @@ def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block
     return jnp.where(good[:, None], _step(x, plan, bandwidth, kernel=kernel)[0], jnp.nan)
 
 
+def default_tol(bandwidth):
+    """scikit-learn's stop, ``1e-3 * bandwidth``; for a ``[d, d]`` bandwidth matrix
+    ``H``, ``1e-3 * sqrt(diag(H))`` per feature (the same for ``H = diag(h^2)``)."""
+    if jnp.ndim(bandwidth) == 2:
+        return 1e-3 * jnp.sqrt(jnp.diagonal(bandwidth))
+    return 1e-3 * bandwidth
+
+
 def _within_tol(delta, tol, x=None):
     """``|delta| <= tol`` (scalar ``tol``, as scikit-learn), or ``|delta / tol| <= 1``
     for a per-feature ``tol`` (a zero entry demands no movement on that feature).
@@ -303,9 +311,11 @@ def shift(
 
     .. math::
         m(x) = \frac{\sum_j w_j\, g(u_j)\, y_j}{\sum_j w_j\, g(u_j)},
-        \qquad u_j = |(x - y_j) / h|^2
+        \qquad u_j = (x - y_j)^T H^{-1} (x - y_j)
 
-    with ``g`` the kernel's weight profile. The step climbs the KDE of
+    with ``g`` the kernel's weight profile and ``H`` the bandwidth matrix
+    (``H = diag(h^2)`` for a scalar or per-feature ``h``: ``u_j = |(x - y_j) / h|^2``):
+    with ``H``, the weighted mean under Mahalanobis distances. The step climbs the KDE of
     :func:`~jaxshift.shadow` ``(kernel)``. A point with no data inside a compact
     kernel's support stays where it is (scikit-learn's behaviour); for the
     gaussian the weights are computed relative to the nearest point, so a point
@@ -314,10 +324,14 @@ def shift(
     Args:
         x: ``[d]`` or ``[m, d]`` points to move.
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``, or a rule (``"scott"``, ``"silverman"``,
+        bandwidth: positive scalar or ``[d]``; a ``[d, d]`` symmetric positive
+            definite bandwidth matrix ``H`` (the kernel's covariance, scipy
+            ``gaussian_kde``'s ``covariance``; a scalar or ``[d]`` ``h`` means
+            ``H = diag(h^2)``); or a rule (``"scott"``, ``"silverman"``,
             ``"likelihood"``, ``"lscv"``) chosen from ``data`` by
             :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
-        kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
+        kernel: kernel name or :class:`~jaxshift.kernels.Kernel`: every built-in
+            kernel (a kernel without a known :func:`~jaxshift.shadow` is refused).
         weights: ``[n]`` non-negative sample weights (default all 1).
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static): how the hot loop
             visits the data (see :func:`~jaxshift.kde`); same results to rounding.
@@ -328,7 +342,7 @@ def shift(
         The moved points, same shape as ``x``, in the float dtype of ``x`` and ``data``.
 
     Raises:
-        ValueError: as :func:`~jaxshift.kde`.
+        ValueError: as :func:`~jaxshift.kde`, and for a kernel with no known shadow.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -389,15 +403,19 @@ def find_modes(
     Args:
         seeds: ``[d]`` or ``[m, d]`` starting points.
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``, or a rule (``"scott"``, ``"silverman"``,
+        bandwidth: positive scalar or ``[d]``; a ``[d, d]`` symmetric positive
+            definite bandwidth matrix ``H`` (the kernel's covariance, scipy
+            ``gaussian_kde``'s ``covariance``; a scalar or ``[d]`` ``h`` means
+            ``H = diag(h^2)``); or a rule (``"scott"``, ``"silverman"``,
             ``"likelihood"``, ``"lscv"``) chosen from ``data`` by
             :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel` (weight profile).
         weights: ``[n]`` non-negative sample weights.
         max_iter: the most steps any seed takes (``>= 0``).
         tol: convergence threshold, scalar or ``[d]``; default ``1e-3 * bandwidth``
-            (scikit-learn's). A scalar compares the Euclidean length of the step
-            (``<= tol``, as scikit-learn); a vector compares ``|step / tol| <= 1``.
+            (scikit-learn's; ``1e-3 * sqrt(diag(H))`` for a bandwidth matrix ``H``). A
+            scalar compares the Euclidean length of the step (``<= tol``, as
+            scikit-learn); a vector compares ``|step / tol| <= 1``.
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), as :func:`~jaxshift.kde`.
         query_block, data_block: block sizes (static; default per algorithm).
 
@@ -422,7 +440,7 @@ def find_modes(
     if _validate.is_concrete(max_iter):
         if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    tol = 1e-3 * bandwidth if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
+    tol = default_tol(bandwidth) if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
     res, _ = _find_modes(
         seeds, data, bandwidth, weights, jnp.asarray(max_iter, jnp.int32), tol,
         kernel=k, algorithm=algorithm, query_block=qb, data_block=db,
@@ -452,7 +470,10 @@ def trajectory(
     Args:
         seeds: ``[d]`` or ``[m, d]``.
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``, or a rule (``"scott"``, ``"silverman"``,
+        bandwidth: positive scalar or ``[d]``; a ``[d, d]`` symmetric positive
+            definite bandwidth matrix ``H`` (the kernel's covariance, scipy
+            ``gaussian_kde``'s ``covariance``; a scalar or ``[d]`` ``h`` means
+            ``H = diag(h^2)``); or a rule (``"scott"``, ``"silverman"``,
             ``"likelihood"``, ``"lscv"``) chosen from ``data`` by
             :func:`jaxshift.bandwidth.resolve` for the shadow kernel (concrete data only).
         steps: number of steps (static, ``>= 0``).

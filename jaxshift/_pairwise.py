@@ -6,6 +6,15 @@ Every KDE value and every mean-shift step is, per query ``x_i``,
 They are computed in blocks of ``query_block x data_block`` pairs, so peak memory is
 ``O(query_block * data_block)``, never ``O(m * n)``.
 
+**Bandwidth matrices.** A ``[d, d]`` bandwidth ``H = L L^T`` (the kernel's covariance)
+gives ``u_ij = (x_i - y_j)^T H^{-1} (x_i - y_j) = |L^{-1} (x_i - y_j)|^2``: the points
+are whitened by ``W = L^{-T}`` (``x W``) where a scalar or ``[d]`` bandwidth scales them
+by ``1 / h``, and nothing else changes. ``T`` stays in the data's own coordinates (the
+weighted mean is linear-equivariant, so whitening, averaging and mapping back by ``L``
+is the mean of the unwhitened points), and the plan (order, centres, boxes) stays the
+bandwidth's independent one; the reach tests bound whitened box distances by the
+extreme eigenvalues of ``H^{-1}``.
+
 **Geometry.** The data are cut into blocks that each carry a centre (one of their own
 points) and a bounding box. Squared distances in a block pair use the GEMM form
 ``|x - c|^2 + |y - c|^2 - 2 (x - c).(y - c)`` around the data block's centre ``c``, so
@@ -29,7 +38,9 @@ stays accurate on data spread over many bandwidths. The products run at
   block when ``W_b exp(-dmin_b^2 / 2) max(1, dmax_b) < (eps / n_blocks) L`` where
   ``W_b`` is its total weight, ``dmin_b``/``dmax_b`` the least/greatest scaled
   distance between the two boxes, ``eps`` the dtype's unit roundoff and
-  ``L = sum_b W_b exp(-dmax_b^2 / 2)`` a lower bound on every query's sum. Everything
+  ``L = sum_b W_b exp(-dmax_b^2 / 2)`` a lower bound on every query's sum (any other
+  kernel of infinite support: its profile ``k(dmin_b^2)``, ``k(dmax_b^2)`` in place
+  of the exponentials). Everything
   skipped then changes each ``S_i`` by at most a relative ``eps`` and each mean-shift
   step by at most ``eps`` bandwidths: the results are exact to rounding.
 
@@ -45,8 +56,8 @@ the primal walks the list with a ``while_loop``; derivatives are taken through a
 twin that scans over every list slot with a ``cond`` per slot (same blocks, same
 order, same arithmetic), which JAX can linearise and transpose.
 
-Kernels with infinite support (the gaussian) accumulate with a running maximum of the
-log-weights, as in a streaming log-sum-exp: the sums are returned as
+Kernels with infinite support (the gaussian, the exponential) accumulate with a running
+maximum of the log-weights, as in a streaming log-sum-exp: the sums are returned as
 ``S = exp(log_scale) * s`` so that a query far from all data gets finite logs and a
 well-defined step instead of ``0 / 0``. Compact kernels accumulate directly
 (``log_scale = 0``).
@@ -64,6 +75,10 @@ import numpy as np
 from jax import lax
 
 from . import _validate
+from ._scaling import apply as _apply
+from ._scaling import box_sq as _box_sq
+from ._scaling import eig_bounds as _eig_bounds
+from ._scaling import whitening
 from .kernels import Kernel
 
 QUERY_BLOCK = 256
@@ -240,8 +255,9 @@ class _Geometry(NamedTuple):
 
 
 def _scales(bandwidth, d, dtype, kernel: Kernel):
-    """``(sc [d], inv [])``: points are multiplied by ``sc`` before distances are taken,
-    and squared distances by ``inv`` afterwards.
+    """``(sc, inv [], unscaled)``: points are mapped by ``sc`` (``[d]`` factors, or the
+    ``[d, d]`` whitening of a bandwidth matrix; :func:`jaxshift._scaling.apply`) before
+    distances are taken, and squared distances multiplied by ``inv`` afterwards.
 
     A compact kernel tests ``u <= 1`` at the edge of its support. With one bandwidth
     the distances are computed unscaled and multiplied by ``1 / h^2`` (rounded down if
@@ -249,6 +265,8 @@ def _scales(bandwidth, d, dtype, kernel: Kernel):
     point exactly one bandwidth away is then inside, as in scikit-learn's radius test,
     where scaling by ``1 / h`` first would round it either way.
     """
+    if bandwidth.ndim == 2:
+        return whitening(bandwidth.astype(dtype))[1], jnp.ones((), dtype), False
     h = jnp.broadcast_to(bandwidth, (d,)).astype(dtype)
     if kernel.support != math.inf and jnp.size(bandwidth) == 1:
         hh = h[0] * h[0]
@@ -260,22 +278,23 @@ def _scales(bandwidth, d, dtype, kernel: Kernel):
     return 1.0 / h, jnp.ones((), dtype), False
 
 
-def _reach(geo: _Geometry, plan: DataPlan, qlo, qhi, sc, inv, dtype):
+def _reach(geo: _Geometry, plan: DataPlan, qlo, qhi, sc, bounds, inv, dtype):
     """``(list [nb] int32, count)``: the data blocks in reach of a query box, in order."""
     nb = plan.lo.shape[0]
     sc0, inv0 = lax.stop_gradient(sc), lax.stop_gradient(inv)
-    gap = jnp.maximum(jnp.maximum(plan.lo - qhi, qlo - plan.hi), 0.0) * sc0
-    dmin2 = jnp.sum(gap * gap, axis=1) * inv0
+    gap = jnp.maximum(jnp.maximum(plan.lo - qhi, qlo - plan.hi), 0.0)
+    dmin2 = _box_sq(gap, sc0, bounds, upper=False) * inv0
     has = plan.wsum > 0
     if geo.kernel.support != math.inf:
         reach = has & (dmin2 <= geo.kernel.support**2 * (1.0 + _MARGIN))
     else:
-        span = jnp.maximum(plan.hi - qlo, qhi - plan.lo) * sc0
-        dmax2 = jnp.sum(span * span, axis=1)
+        span = jnp.maximum(plan.hi - qlo, qhi - plan.lo)
+        dmax2 = _box_sq(span, sc0, bounds, upper=True)
+        log_k = geo.kernel.log_profile
         log_w = jnp.where(has, jnp.log(jnp.where(has, plan.wsum, 1.0)), -jnp.inf)
-        lower = jax.nn.logsumexp(log_w - 0.5 * dmax2)
+        lower = jax.nn.logsumexp(log_w + log_k(dmax2))
         eps = jnp.finfo(dtype).eps / 2
-        bound = log_w - 0.5 * dmin2 + 0.5 * jnp.log(jnp.maximum(dmax2, 1.0))
+        bound = log_w + log_k(dmin2) + 0.5 * jnp.log(jnp.maximum(dmax2, 1.0))
         reach = has & (bound >= lower + jnp.log(eps) - math.log(nb))
     slot = jnp.where(reach, jnp.cumsum(reach) - 1, nb)
     idx = jnp.zeros((nb,), jnp.int32).at[slot].set(jnp.arange(nb, dtype=jnp.int32), mode="drop")
@@ -303,7 +322,7 @@ def _pair_block(geo: _Geometry, carry, xq, iq, blk, sc, inv, checked=True):
     ys, yy, yc, w, c, ids, raw, yymax, logw = blk
     kernel = geo.kernel
     dtype = xq.dtype
-    xs = (xq - c) * sc
+    xs = _apply(xq - c, sc)
     xx = jnp.sum(xs * xs, axis=-1)
     # (checked=False: the caller has bounded every pair of this query block as not wide)
     # (a NaN query's row must not hide the others' width: NaN > 1e-4 is False)
@@ -312,6 +331,12 @@ def _pair_block(geo: _Geometry, carry, xq, iq, blk, sc, inv, checked=True):
 
     def diff_u():
         u = jnp.zeros((xq.shape[0], raw.shape[0]), dtype)
+        if sc.ndim == 2:  # whitened: the exact differences first, then W
+            diffs = [xq[:, f, None] - raw[None, :, f] for f in range(xq.shape[1])]
+            for g in range(xq.shape[1]):
+                z = sum(diffs[f] * sc[f, g] for f in range(xq.shape[1]))
+                u = u + z * z
+            return u
         for f in range(xq.shape[1]):
             z = (xq[:, f, None] - raw[None, :, f]) * sc[f]
             u = u + z * z
@@ -326,7 +351,7 @@ def _pair_block(geo: _Geometry, carry, xq, iq, blk, sc, inv, checked=True):
         uu = jnp.where(w[None, :] > 0, u, jnp.inf)
         j = jnp.argmin(uu, axis=1)
         cand = lax.stop_gradient(raw[j])
-        z = (xq - an) * sc
+        z = _apply(xq - an, sc)
         d_an = jnp.sum(z * z, axis=1) * (inv if geo.unscaled else 1.0)
         better = lax.stop_gradient(jnp.take_along_axis(uu, j[:, None], axis=1)[:, 0] < d_an)
         t = jnp.where(better[:, None], t + s[:, None] * (an - cand), t)
@@ -384,6 +409,22 @@ def _pair_block(geo: _Geometry, carry, xq, iq, blk, sc, inv, checked=True):
         return (u,) + reanchor(u, s, t, an)
 
     u, t, an = lax.cond(wide, direct_u, gemm_u, None) if checked else gemm_u(None)
+    if kernel.support == math.inf:
+        # Another kernel of infinite support (the exponential): log-weights
+        # log w + log k(u), summed with the running maximum (its weight profile is its
+        # profile, checked by sums_against).
+        a = logw[None, :] + kernel.log_profile(u)
+        if geo.exclude_self:
+            a = jnp.where(iq[:, None] == ids[None, :], -jnp.inf, a)
+        new = lax.stop_gradient(jnp.maximum(mx, jnp.max(a, axis=1)))
+        base = jnp.where(jnp.isfinite(new), new, 0.0)
+        alpha = jnp.exp(mx - base)
+        e = jnp.exp(a - base[:, None])
+        se = jnp.sum(e, axis=1)
+        s = s * alpha + se
+        if geo.with_mean:
+            t = accumulate(e, se, t * alpha[:, None], an)
+        return new, s, t, an, pairs + 1
     wq = jnp.where(iq[:, None] == ids[None, :], 0.0, w[None, :]) if geo.exclude_self else w[None, :]
     e = wq * kernel.weight(u) if geo.with_mean else wq * kernel.profile(u)
     se = jnp.sum(e, axis=1)
@@ -400,6 +441,7 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
     dtype = x.dtype
     nb = plan.y.shape[0]
     sc, inv, _ = _scales(bandwidth, d, dtype, geo.kernel)
+    bounds = _eig_bounds(sc)
     bm = min(geo.query_block, m)
     xb = _blocks(x, bm)
     ab = _blocks(active, bm, fill=False)
@@ -408,7 +450,7 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
     compact = geo.kernel.support != math.inf
     fixed = lax.stop_gradient(x)
     fb = _blocks(fixed, bm)
-    ys = plan.y * sc
+    ys = _apply(plan.y, sc)
     yy = jnp.sum(ys * ys, axis=-1)
     yymax = lax.stop_gradient(jnp.max(yy, axis=1))
     pos = plan.w > 0
@@ -436,7 +478,7 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
             qlo = jnp.min(jnp.where(inbox, fq, jnp.inf), axis=0)
             qhi = jnp.max(jnp.where(inbox, fq, -jnp.inf), axis=0)
             if geo.pruned:
-                idx, count = _reach(geo, plan, qlo, qhi, sc, inv, dtype)
+                idx, count = _reach(geo, plan, qlo, qhi, sc, bounds, inv, dtype)
                 # Slots past ``count`` hold index 0: scattering them would overwrite
                 # block 0's entry (duplicate indices, last write wins), so they are dropped.
                 listed = jnp.zeros((nb,), bool).at[jnp.where(jnp.arange(nb) < count, idx, nb)].set(
@@ -446,11 +488,11 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
                 listed = jnp.ones((nb,), bool)
             # The anchor: the centre of the data block nearest the query box (a data point).
             mid = 0.5 * (qlo + qhi)
-            near = jnp.argmin(jnp.where(plan.wsum > 0, jnp.sum(((plan.centre - mid) * sc0) ** 2, axis=1), jnp.inf))
+            near = jnp.argmin(jnp.where(plan.wsum > 0, jnp.sum(_apply(plan.centre - mid, sc0) ** 2, axis=1), jnp.inf))
             anchor = jnp.broadcast_to(lax.stop_gradient(plan.centre[near]), (bm, d))
             # Is any listed block pair too wide for the GEMM form? (a bound from the boxes)
-            far = jnp.maximum(jnp.abs(qhi - plan.centre), jnp.abs(qlo - plan.centre)) * sc0
-            wide = (jnp.sum(far * far, axis=1) + yymax) * inv0 * jnp.finfo(dtype).eps > 1e-4
+            far = jnp.maximum(jnp.abs(qhi - plan.centre), jnp.abs(qlo - plan.centre))
+            wide = (_box_sq(far, sc0, bounds, upper=True) + yymax) * inv0 * jnp.finfo(dtype).eps > 1e-4
             any_wide = jnp.any(wide & listed)
 
             def walk_blocks(checked):
@@ -512,8 +554,9 @@ def sums_against(x, plan: DataPlan, bandwidth, kernel: Kernel, *, with_mean: boo
         z = jnp.zeros((0,), dtype)
         return Sums(z, z, jnp.zeros((0, d if with_mean else 0), dtype), jnp.zeros((0, d), dtype),
                     jnp.zeros((), dtype))
-    if kernel.support == math.inf and not kernel.log_linear:
-        raise ValueError(f"kernel {kernel.name!r}: only compact kernels and the gaussian are supported")
+    if with_mean and kernel.support == math.inf and not kernel.log_linear and kernel.weight is not kernel.profile:
+        raise ValueError(f"kernel {kernel.name!r}: a kernel of infinite support needs its weight profile to be "
+                         "its profile")
     _, _, unscaled = _scales(bandwidth, d, dtype, kernel)
     geo = _Geometry(kernel, with_mean, query_block, pruned, exclude_self, unscaled)
     act = jnp.ones((m,), bool) if active is None else active
@@ -557,7 +600,9 @@ def kernel_sums(
         x: ``[m, d]`` queries.
         data: ``[n, d]`` data, same dtype as ``x``.
         weights: ``[n]`` non-negative weights.
-        bandwidth: ``[]`` or ``[d]`` positive bandwidth.
+        bandwidth: ``[]`` or ``[d]`` positive bandwidth, or a ``[d, d]`` symmetric
+            positive definite bandwidth matrix (the kernel's covariance ``H``;
+            ``h`` means ``H = diag(h^2)``).
         kernel: the kernel whose profile weighs the pairs.
         with_mean: also accumulate ``T`` (the weighted sum of data) with the kernel's
             weight profile; a KDE does not need it.

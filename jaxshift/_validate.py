@@ -94,7 +94,10 @@ def points(a, d: int, name: str):
 
 
 def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
-    """A positive finite scalar or ``[d]`` vector, as a JAX array of ``dtype``.
+    """A positive finite scalar or ``[d]`` vector, or a ``[d, d]`` symmetric positive
+    definite matrix (the kernel's covariance ``H``; ``h`` means ``H = diag(h^2)``),
+    as a JAX array of ``dtype``. A vector and a matrix differ by ``ndim`` (for
+    ``d = 1``, ``[h]`` is ``h`` and ``[[v]]`` is ``H = v``).
 
     A one-element vector is the scalar it holds (when ``d != 1``), so an isotropic
     bandwidth always reaches the core as ``[]``.
@@ -102,9 +105,12 @@ def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
     h = _asarray(h, name)
     if h.dtype == bool:
         raise ValueError(f"{name} must be a positive number, got {_show(h)} (bool)")
+    if h.ndim == 2:
+        return bandwidth_matrix(h, d, dtype, name)
     if h.ndim > 1 or (h.ndim == 1 and h.shape[0] not in (1, d)):
         raise ValueError(
-            f"{name} must be a scalar or one value per feature [{d}], got shape {tuple(h.shape)}"
+            f"{name} must be a scalar or one value per feature [{d}], got shape {tuple(h.shape)} "
+            f"(or a [{d}, {d}] matrix, the kernel's covariance)"
         )
     if is_concrete(h):
         v = np.asarray(h, dtype=float)
@@ -114,6 +120,75 @@ def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
     if h.ndim == 1 and h.shape[0] == 1 and d != 1:
         h = h[0]
     return h
+
+
+def bandwidth_matrix(h, d: int, dtype, name: str = "bandwidth"):
+    """A ``[d, d]`` bandwidth matrix: finite, symmetric (to a relative ``100 eps`` of
+    its dtype) and positive definite (Cholesky in float64 succeeds and every
+    eigenvalue is positive), as a JAX array of ``dtype``."""
+    if h.shape != (d, d):
+        raise ValueError(
+            f"{name} as a matrix (the kernel's covariance) must be [{d}, {d}], got shape {tuple(h.shape)}"
+        )
+    if is_concrete(h):
+        v = np.asarray(h, dtype=float)
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} must be finite, got {_show(v)}")
+        eps = float(jnp.finfo(dtype).eps)
+        scale = np.max(np.abs(v))
+        if np.any(np.abs(v - v.T) > 100 * eps * scale):
+            i, j = np.unravel_index(np.argmax(np.abs(v - v.T)), v.shape)
+            raise ValueError(
+                f"{name} must be a symmetric matrix (the kernel's covariance), got {name}[{i}, {j}] = "
+                f"{v[i, j].item()!r} but {name}[{j}, {i}] = {v[j, i].item()!r}"
+            )
+        sym = 0.5 * (v + v.T)
+        try:
+            np.linalg.cholesky(sym)
+            factored = True
+        except np.linalg.LinAlgError:
+            factored = False
+        least = float(np.linalg.eigvalsh(sym)[0])
+        if not (factored and least > 0):
+            raise ValueError(
+                f"{name} must be positive definite (the kernel's covariance), got a matrix whose least "
+                f"eigenvalue is {least!r}: {_show(v, limit=9)}"
+            )
+    return jnp.asarray(h, dtype)
+
+
+def bounds(a, d: int, name: str):
+    """Box bounds: one ``[d]`` or a batch ``[m, d]`` (a scalar when ``d = 1``); ``+-inf``
+    allowed, NaN refused. Returns ``([m, d] array, was_single)``."""
+    a = _asarray(a, name)
+    if a.ndim == 0 and d == 1:
+        a = a.reshape(1)
+    if a.ndim not in (1, 2) or a.shape[-1] != d:
+        raise ValueError(f"{name} must be [{d}] (one box) or [m, {d}] (a batch), got shape {tuple(a.shape)}")
+    if is_concrete(a):
+        v = np.asarray(a)
+        if np.issubdtype(v.dtype, np.inexact) and np.any(np.isnan(v)):
+            raise ValueError(f"{name} must not be NaN, got {_show(v)}")
+    return (a[None, :] if a.ndim == 1 else a), a.ndim == 1
+
+
+def features(f, d: int, name: str = "features"):
+    """Feature indices: an int or a non-empty sequence of distinct ints in ``[-d, d)``,
+    as a tuple of non-negative Python ints (static)."""
+    items = [f] if is_int(f) else f
+    try:
+        items = list(items)
+    except TypeError:
+        raise ValueError(f"{name} must be an int or a sequence of ints, got {f!r}") from None
+    if not items or not all(is_int(i) for i in items):
+        raise ValueError(f"{name} must be an int or a non-empty sequence of ints, got {f!r}")
+    bad = [int(i) for i in items if not -d <= i < d]
+    if bad:
+        raise ValueError(f"{name} must be in [-{d}, {d}) (data has {d} features), got {bad[0]}")
+    out = tuple(int(i) % d for i in items)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must be distinct, got {f!r}")
+    return out
 
 
 def weights(w, n: int, name: str = "weights"):
@@ -186,12 +261,20 @@ def values_ok(data_, bandwidth_, weights_, tol=None):
     """The value checks of :func:`inputs` as one traced ``[]`` bool, for inside ``jit``.
 
     ``False`` where a concrete call would have raised: non-finite data, a bandwidth not
-    positive and finite, weights negative, non-finite or all zero, a ``tol`` negative or
-    non-finite. The core functions turn their whole result to NaN then (and
-    :func:`~jaxshift.find_modes` reports nothing converged), so that a bad traced value
-    never yields a number that looks right. On concrete, checked inputs it is ``True``.
+    positive and finite (a ``[d, d]`` matrix: not finite or not positive definite, its
+    symmetric part's Cholesky factor failing), weights negative, non-finite or all
+    zero, a ``tol`` negative or non-finite. The core functions turn their whole result
+    to NaN then (and :func:`~jaxshift.find_modes` reports nothing converged), so that a
+    bad traced value never yields a number that looks right. On concrete, checked
+    inputs it is ``True``.
     """
-    ok = jnp.all(jnp.isfinite(data_)) & jnp.all((bandwidth_ > 0) & (bandwidth_ < jnp.inf))
+    if jnp.ndim(bandwidth_) == 2:
+        h = jax.lax.stop_gradient(bandwidth_)
+        chol = jnp.linalg.cholesky(0.5 * (h + h.T))
+        ok_h = jnp.all(jnp.isfinite(h)) & jnp.all(jnp.isfinite(chol)) & jnp.all(jnp.diagonal(chol) > 0)
+    else:
+        ok_h = jnp.all((bandwidth_ > 0) & (bandwidth_ < jnp.inf))
+    ok = jnp.all(jnp.isfinite(data_)) & ok_h
     ok = ok & jnp.all((weights_ >= 0) & (weights_ < jnp.inf)) & (jnp.sum(weights_) > 0)
     if tol is not None:
         ok = ok & jnp.all((tol >= 0) & (tol < jnp.inf))
@@ -211,7 +294,7 @@ def inputs(x, x_name: str, data_, bandwidth_, weights_):
     into numbers first (:func:`jaxshift.bandwidth._resolve_for`), so this module
     stays a leaf that only checks.
 
-    Returns ``(x [m, d], data [n, d], bandwidth [] or [d], weights [n], single)``,
+    Returns ``(x [m, d], data [n, d], bandwidth [] or [d] or [d, d], weights [n], single)``,
     all JAX arrays of one floating dtype (the float dtype of ``x`` and ``data``).
     """
     data_ = data(data_)

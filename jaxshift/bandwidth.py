@@ -1,7 +1,9 @@
 """Bandwidth selection: rules of thumb, differentiable cross-validation, gradient-based search.
 
 - :func:`scott`, :func:`silverman`: scipy's ``gaussian_kde`` factors times each
-  feature's standard deviation (weighted: with the effective sample size).
+  feature's standard deviation (weighted: with the effective sample size); with
+  ``full=True`` scipy's whole bandwidth matrix, the factor squared times the
+  weighted data covariance (``gaussian_kde(...).covariance``).
 - :func:`loo_log_likelihood`: the mean leave-one-out log-density (blocked, no
   ``[n, n]`` array, stable for every bandwidth, differentiable in it).
 - :func:`lscv`: the least-squares cross-validation score (gaussian kernel, closed
@@ -10,9 +12,11 @@
   Newton steps (exact gradient and Hessian in forward mode, modified for
   indefinite curvature, backtracking line search), starting from
   Silverman's rule, all in one compiled ``lax.while_loop``.
+- :func:`isj`: the improved Sheather-Jones plug-in (Botev et al. 2010), 1-D, on the
+  binned FFT machinery (:mod:`jaxshift._isj`).
 - :func:`resolve`: a string bandwidth (``"scott"``, ``"silverman"``,
-  ``"likelihood"``, ``"lscv"``) to numbers; the core functions accept these strings
-  through it.
+  ``"likelihood"``, ``"lscv"``, ``"isj"``) to numbers; the core functions accept these
+  strings through it.
 
 statsmodels' ``KDEMultivariate(bw="cv_ml")`` and ``bw="cv_ls"`` optimise the same
 objectives (gaussian product kernel = our per-feature bandwidth) with derivative-free
@@ -40,6 +44,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
+from ._isj import isj
 from ._logdensity import log_density, log_normaliser, safe_log
 from ._newton import newton
 from ._pairwise import kernel_sums
@@ -48,6 +53,7 @@ from .kernels import GAUSSIAN, Kernel, get_kernel
 __all__ = [
     "METHODS",
     "SelectInfo",
+    "isj",
     "loo_log_likelihood",
     "lscv",
     "resolve",
@@ -56,7 +62,7 @@ __all__ = [
     "silverman",
 ]
 
-METHODS = ("likelihood", "lscv", "scott", "silverman")
+METHODS = ("likelihood", "lscv", "scott", "silverman", "isj")
 RULES = ("scott", "silverman")
 
 
@@ -133,65 +139,110 @@ def _std_neff(data, weights):
     return jnp.sqrt(var), 1.0 / sum_p2
 
 
+def _scott_factor(neff, d):
+    return neff ** (-1.0 / (d + 4))
+
+
+def _silverman_factor(neff, d):
+    return (neff * (d + 2) / 4.0) ** (-1.0 / (d + 4))
+
+
 def _scott(data, weights):
     std, neff = _std_neff(data, weights)
-    d = data.shape[1]
-    return neff ** (-1.0 / (d + 4)) * std
+    return _scott_factor(neff, data.shape[1]) * std
 
 
 def _silverman(data, weights):
     std, neff = _std_neff(data, weights)
-    d = data.shape[1]
-    return (neff * (d + 2) / 4.0) ** (-1.0 / (d + 4)) * std
+    return _silverman_factor(neff, data.shape[1]) * std
 
 
-def _rule(fn, data, weights):
+def _covariance_neff(data, weights):
+    """The weighted data covariance (``np.cov(aweights=w)``, unbiased) ``[d, d]`` and the
+    effective sample size, as scipy ``gaussian_kde`` computes them."""
+    p = weights / jnp.sum(weights)
+    dev = data - p @ data
+    sum_p2 = jnp.sum(p * p)
+    cov = jnp.matmul((dev * p[:, None]).T, dev, precision=jax.lax.Precision.HIGHEST) / (1.0 - sum_p2)
+    return 0.5 * (cov + cov.T), 1.0 / sum_p2
+
+
+def _full(factor, data, weights):
+    cov, neff = _covariance_neff(data, weights)
+    return factor(neff, data.shape[1]) ** 2 * cov
+
+
+def _rule(fn, factor, data, weights, full):
+    if not isinstance(full, (bool, np.bool_)):
+        raise ValueError(f"full must be True or False, got {full!r}")
     data, weights = _data_weights(data, weights)
     _check_spread(data, weights)
-    return fn(data, weights)
+    if not full:
+        return fn(data, weights)
+    out = _full(factor, data, weights)
+    if _validate.is_concrete(out):
+        ev = np.linalg.eigvalsh(np.asarray(out, np.float64))
+        least = float(ev[0])
+        if not least > data.shape[1] * float(jnp.finfo(out.dtype).eps) * float(ev[-1]):
+            raise ValueError(
+                "data covariance is singular (the features are linearly dependent over the points of "
+                f"positive weight; least eigenvalue {least!r}): no full bandwidth matrix fits it"
+            )
+    return out
 
 
-def scott(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
+def scott(data: ArrayLike, weights: ArrayLike | None = None, *, full: bool = False) -> jax.Array:
     r"""Scott's rule: ``h_l = n_eff^{-1/(d+4)} sigma_l`` for each feature ``l``.
 
     ``n_eff = (sum w)^2 / sum w^2`` is the effective sample size (``n`` unweighted)
     and ``sigma_l`` the weighted standard deviation with the unbiased
     (``np.cov(aweights=w)``) normalisation: scipy ``gaussian_kde``'s
     ``scotts_factor()`` times the square root of the diagonal of its data
-    covariance.
+    covariance. With ``full=True``, scipy's whole bandwidth matrix
+    ``H = n_eff^{-2/(d+4)} Sigma`` (``gaussian_kde(data.T, weights=w).covariance``,
+    ``Sigma`` the weighted data covariance), the kernel's covariance that the core
+    functions accept as a ``[d, d]`` bandwidth.
 
     Args:
         data: ``[n, d]`` sample points (at least two).
         weights: ``[n]`` non-negative sample weights (default all 1).
+        full: return the ``[d, d]`` matrix instead of ``[d]`` per-feature bandwidths.
 
     Returns:
-        ``[d]`` per-feature bandwidths, in the float dtype of ``data``.
+        ``[d]`` per-feature bandwidths (``[d, d]`` with ``full=True``), in the float
+        dtype of ``data``.
 
     Raises:
         ValueError: for bad data or weights, fewer than two points of positive
-            weight, or a feature with zero spread.
+            weight, or a feature with zero spread (with ``full=True``, also a
+            singular data covariance).
 
     Examples:
         >>> import numpy as np
         >>> x = np.array([[0.0], [1.0], [2.0], [3.0]])
         >>> round(float(scott(x)[0]), 4)  # 4 ** (-1 / 5) * std(x, ddof=1)
         0.9784
+        >>> round(float(scott(x, full=True)[0, 0]), 4)  # its square
+        0.9573
     """
-    return _rule(_scott, data, weights)
+    return _rule(_scott, _scott_factor, data, weights, full)
 
 
-def silverman(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
+def silverman(data: ArrayLike, weights: ArrayLike | None = None, *, full: bool = False) -> jax.Array:
     r"""Silverman's rule: ``h_l = (n_eff (d + 2) / 4)^{-1/(d+4)} sigma_l``.
 
     scipy ``gaussian_kde``'s ``silverman_factor()`` times each feature's standard
-    deviation; see :func:`scott` for ``n_eff`` and ``sigma_l``.
+    deviation; see :func:`scott` for ``n_eff``, ``sigma_l`` and ``full=True`` (the
+    factor squared times the weighted data covariance, scipy's ``covariance``).
 
     Args:
         data: ``[n, d]`` sample points (at least two).
         weights: ``[n]`` non-negative sample weights (default all 1).
+        full: return the ``[d, d]`` matrix instead of ``[d]`` per-feature bandwidths.
 
     Returns:
-        ``[d]`` per-feature bandwidths, in the float dtype of ``data``.
+        ``[d]`` per-feature bandwidths (``[d, d]`` with ``full=True``), in the float
+        dtype of ``data``.
 
     Raises:
         ValueError: as :func:`scott`.
@@ -202,7 +253,7 @@ def silverman(data: ArrayLike, weights: ArrayLike | None = None) -> jax.Array:
         >>> round(float(silverman(x)[0]), 4)  # (4 * 3 / 4) ** (-1 / 5) * std(x, ddof=1)
         1.0363
     """
-    return _rule(_silverman, data, weights)
+    return _rule(_silverman, _silverman_factor, data, weights, full)
 
 
 # --------------------------------------------------------------------------- objectives
@@ -234,8 +285,9 @@ def _lscv_parts(data, h, w, qb, db):
     d = data.shape[1]
     W = jnp.sum(w)
     log_w = safe_log(w)
-    # integral of f^2 = W^-2 sum_ij w_i w_j N(x_i - x_j; 0, 2 h^2): a KDE at bandwidth sqrt(2) h.
-    h2 = h * math.sqrt(2.0)
+    # integral of f^2 = W^-2 sum_ij w_i w_j N(x_i - x_j; 0, 2 h^2): a KDE at bandwidth sqrt(2) h
+    # (at the matrix 2 H for a bandwidth matrix H).
+    h2 = 2.0 * h if jnp.ndim(h) == 2 else h * math.sqrt(2.0)
     s2 = kernel_sums(data, data, w, h2, GAUSSIAN, with_mean=False, query_block=qb, data_block=db)
     log_a = log_normaliser(d, h2, 0.0, GAUSSIAN) + s2.log_scale + safe_log(s2.s)  # W applied below
     log_sq = jax.nn.logsumexp(log_w + log_a) - 2.0 * jnp.log(W)
@@ -297,7 +349,8 @@ def loo_log_likelihood(
 
     Args:
         data: ``[n, d]`` sample points (at least two of positive weight).
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a ``[d, d]`` bandwidth matrix ``H``
+            (the kernel's covariance; ``h`` means ``H = diag(h^2)``).
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
         weights: ``[n]`` non-negative sample weights (default all 1).
         query_block, data_block: block sizes (static).
@@ -348,7 +401,8 @@ def lscv(
 
     Args:
         data: ``[n, d]`` sample points (at least two of positive weight).
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a ``[d, d]`` bandwidth matrix ``H``
+            (the kernel's covariance; ``h`` means ``H = diag(h^2)``).
         kernel: ``"gaussian"`` (the only kernel whose squared-density integral is
             implemented in closed form).
         weights: ``[n]`` non-negative sample weights (default all 1).
@@ -425,7 +479,8 @@ def select(
     evaluation a blocked ``O(n^2)`` sum with no ``[n, n]`` array. It typically
     converges in 3 to 6 steps; it is fully traceable, so it also runs under
     ``jit`` (where the input checks on values are skipped).
-    ``"scott"`` and ``"silverman"`` return the rules of thumb.
+    ``"scott"`` and ``"silverman"`` return the rules of thumb, ``"isj"`` the improved
+    Sheather-Jones plug-in (:func:`isj`, 1-D data only).
 
     With ``per_feature=False`` the bandwidth is one scalar for all features (the
     isotropic kernel of the core functions; the rules of thumb give the geometric
@@ -437,7 +492,7 @@ def select(
 
     Args:
         data: ``[n, d]`` sample points (at least two of positive weight).
-        method: ``"likelihood"``, ``"lscv"``, ``"scott"`` or ``"silverman"``.
+        method: ``"likelihood"``, ``"lscv"``, ``"scott"``, ``"silverman"`` or ``"isj"``.
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel` for
             ``"likelihood"`` (the flat kernel's likelihood is piecewise constant
             in the bandwidth and is refused); ``"lscv"`` needs the gaussian.
@@ -489,6 +544,10 @@ def select(
     ):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     _check_spread(data, w)
+    if method == "isj":
+        h = isj(data, w)
+        info = SelectInfo(jnp.asarray(jnp.nan, dtype), jnp.asarray(0, jnp.int32), jnp.all(jnp.isfinite(h)))
+        return (h if per_feature else h[0]), info
     if method in RULES:
         h = _silverman(data, w) if method == "silverman" else _scott(data, w)
         if not per_feature:
@@ -510,7 +569,8 @@ def resolve(
 ):
     """A bandwidth argument as numbers: strings are selected from ``data``, numbers pass.
 
-    ``"scott"`` and ``"silverman"`` give the per-feature rules of thumb;
+    ``"scott"`` and ``"silverman"`` give the per-feature rules of thumb, ``"isj"`` the
+    improved Sheather-Jones bandwidth (1-D data);
     ``"likelihood"`` (with ``kernel``) and ``"lscv"`` (gaussian) give the
     per-feature :func:`select` result. The core functions (``kde``, ``log_kde``,
     ``shift``, ``find_modes``, ``trajectory``) call this on their ``bandwidth``;
@@ -520,8 +580,9 @@ def resolve(
     pass the numbers.
 
     Args:
-        bandwidth: a positive scalar or ``[d]`` (returned unchanged, unchecked), or
-            one of ``"scott"``, ``"silverman"``, ``"likelihood"``, ``"lscv"``.
+        bandwidth: a positive scalar, ``[d]`` or ``[d, d]`` (returned unchanged,
+            unchecked), or
+            one of ``"scott"``, ``"silverman"``, ``"likelihood"``, ``"lscv"``, ``"isj"``.
         data: ``[n, d]`` sample points.
         weights: ``[n]`` non-negative sample weights (default all 1).
         kernel: the kernel for ``"likelihood"``.
@@ -556,6 +617,8 @@ def resolve(
         return scott(data, weights)
     if name == "silverman":
         return silverman(data, weights)
+    if name == "isj":
+        return isj(data, weights)
     h, _ = select(data, method=name, kernel=kernel, per_feature=True, weights=weights)
     return h
 

@@ -14,8 +14,11 @@ import io
 import math
 import os
 import sys
+import tempfile
 import threading
 import time
+import warnings
+from typing import NamedTuple
 
 __all__ = ["main"]
 
@@ -37,8 +40,13 @@ examples:
 """
 
 _EPILOG_CLUSTER = """\
-The CSV holds one point per row, numbers only, with an optional header row (detected
-when the first row is not numeric). The centres are printed on stdout, densest first.
+The CSV holds one point per row, numbers only, with an optional header row: the first
+row is a header when none of its fields is a number, and it must have as many fields
+as the data rows. Blank lines are skipped. A file whose rows are single fields holding
+another delimiter (';', tab, ...) is refused with the delimiter to use. The centres are
+printed on stdout, densest first. With -o, every input line is written unchanged, the
+text of each field as it was, with the delimiter and the row's label appended ('label'
+on the header line); blank lines stay blank.
 
 example:
   jaxshift cluster points.csv --bandwidth 2 -o labelled.csv
@@ -165,13 +173,55 @@ class _Progress:
 # ---------------------------------------------------------------------------- segment
 
 
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _check_writable(path, what):
+    """Fail now, before any work, if ``path`` cannot be written: its folder missing,
+    not a folder, or not writable (tried with a temporary file: permission bits do
+    not tell for root or read-only mounts), or ``path`` itself a folder or read-only."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise _Fail(f"{what} {path!r} is a folder, not a file")
+    if not os.path.isdir(folder):
+        raise _Fail(f"{what} {path!r}: no such folder {folder!r}")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise _Fail(f"{what} {path!r}: cannot write in folder {folder!r}: {exc.strerror or exc}") from None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise _Fail(f"{what} {path!r}: the file exists and is not writable")
+
+
 def _check_output_path(path, what):
+    """An image file Pillow can write (by its extension), in a writable folder."""
     from PIL import Image
 
     Image.init()
     ext = os.path.splitext(path)[1].lower()
     if ext not in Image.EXTENSION:
         raise _Fail(f"{what} {path!r}: unknown image file extension {ext or '(none)'!r}; use .png, .jpg, ...", 2)
+    if Image.EXTENSION[ext] not in Image.SAVE:
+        raise _Fail(f"{what} {path!r}: Pillow cannot write {Image.EXTENSION[ext]} files; use .png, .jpg, ...", 2)
+    _check_writable(path, what)
+
+
+def _check_image_format(path, what, channels):
+    """Encode a 1x1 image with ``channels`` channels in ``path``'s format, in memory:
+    a format that cannot hold such pixels fails now rather than after the work."""
+    import numpy as np
+    from PIL import Image
+
+    from .image import _io
+
+    fmt = Image.EXTENSION[os.path.splitext(path)[1].lower()]
+    pixel = np.zeros((1, 1, channels) if channels > 1 else (1, 1), np.uint8)
+    try:
+        Image.fromarray(_io._for_format(pixel, fmt)).save(io.BytesIO(), format=fmt)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _Fail(f"{what} {path!r}: cannot write {channels}-channel images in this format: {exc}") from None
 
 
 def _segment(args):
@@ -182,8 +232,10 @@ def _segment(args):
         if getattr(args, name) not in (None, False):
             raise _Fail(f"--{name.replace('_', '-')} does not apply to --method {args.method}", 2)
     _check_output_path(args.output, "-o/--output")
-    if args.labels is not None and not args.labels.endswith(".npy"):
-        raise _Fail(f"--labels {args.labels!r}: the labels file must end in .npy", 2)
+    if args.labels is not None:
+        if not args.labels.endswith(".npy"):
+            raise _Fail(f"--labels {args.labels!r}: the labels file must end in .npy", 2)
+        _check_writable(args.labels, "--labels")
 
     import numpy as np
 
@@ -197,6 +249,7 @@ def _segment(args):
             raise _Fail(f"{args.input}: no such file") from None
         except ValueError as exc:
             raise _Fail(str(exc)) from None
+        _check_image_format(args.output, "-o/--output", 1 if img.ndim == 2 else img.shape[2])
         h, w = img.shape[:2]
         bar.update(0, 1, "mean-shift filtering" if args.method == "joint" else "clustering colours")
         if args.method == "colors":
@@ -209,7 +262,7 @@ def _segment(args):
                 kernel=args.kernel or "flat",
             )
             out, labels = res.quantized, res.labels
-            summary = f"{len(res.palette)} colours (bandwidth {res.bandwidth:.4g})"
+            summary = f"{_count(len(res.palette), 'colour')} (bandwidth {res.bandwidth:.4g})"
         else:
             seg = image.segment(
                 img,
@@ -228,7 +281,7 @@ def _segment(args):
                 out = painted if img.ndim == 3 else painted[:, :, 0]
                 if img.ndim == 3 and img.shape[2] == 4:
                     out = np.dstack([out, img[:, :, 3]])
-            summary = f"{seg.n_regions} regions"
+            summary = _count(seg.n_regions, "region")
         bar.update(1, 1, "writing")
         try:
             image.save_image(args.output, out)
@@ -244,47 +297,143 @@ def _segment(args):
 # ---------------------------------------------------------------------------- cluster
 
 
-def _read_csv(path, delimiter):
+_DELIMITERS = (",", ";", "\t", "|", " ")
+
+
+def _delimiter(text):
+    """``--delimiter``: one character (``\\t`` or ``tab`` for a tab)."""
+    text = {"\\t": "\t", "tab": "\t", "space": " "}.get(text, text)
+    if len(text) != 1 or text in "\r\n\"" or text.isalnum() or text in ".-+":
+        raise argparse.ArgumentTypeError(
+            f"must be one character other than a letter, digit, '.', '-', '+', quote or newline, got {text!r}"
+        )
+    return text
+
+
+_delimiter.__name__ = "delimiter"
+
+
+class _Table(NamedTuple):
+    """A parsed CSV file: its physical ``lines`` (line endings kept), its records as
+    ``(first line, last line, fields)`` (1-based, blank records included), the index
+    of the header record or ``None``, the indices of the data records and their values."""
+
+    lines: list
+    records: list
+    header: int | None
+    rows: list
+    values: list
+
+
+def _records(lines, delimiter):
+    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=delimiter == " ")
+    out, last = [], 0
+    for fields in reader:
+        out.append((last + 1, reader.line_num, fields))
+        last = reader.line_num
+    return out
+
+
+def _numbers(fields):
     try:
-        with open(path, newline="") as f:
-            rows = [r for r in csv.reader(f, delimiter=delimiter) if r and any(c.strip() for c in r)]
+        return [float(c) for c in fields]
+    except ValueError:
+        return None
+
+
+def _parse(lines, delimiter):
+    """``(_Table, None)``, or ``(None, (line, message))`` for the first problem."""
+    records = _records(lines, delimiter)
+    filled = [i for i, (_, _, f) in enumerate(records) if any(c.strip() for c in f)]
+    if not filled:
+        return None, (None, "no data")
+    header = None
+    first = records[filled[0]]
+    if all(_numbers([c]) is None for c in first[2]):  # no field a number: a header
+        header, filled = filled[0], filled[1:]
+        if not filled:
+            return None, (first[0], "a header but no data rows")
+    width = len(records[filled[0]][2])
+    values = []
+    for i in filled:
+        line, _, fields = records[i]
+        vals = _numbers(fields)
+        if vals is None:
+            return None, (line, f"not all numbers: {delimiter.join(fields)!r}")
+        if len(vals) != width:
+            return None, (line, f"{_count(len(vals), 'field')}, expected {width} (as line {records[filled[0]][0]})")
+        for text, v in zip(fields, vals, strict=True):
+            if not math.isfinite(v):
+                return None, (line, f"{text.strip()!r} is not a finite number")
+        values.append(vals)
+    if header is not None and len(records[header][2]) != width:
+        return None, (records[header][0], f"the header has {_count(len(records[header][2]), 'field')} but the data rows {width}")
+    return _Table(lines, records, header, filled, values), None
+
+
+def _read_csv(path, delimiter):
+    """The CSV file at ``path`` as a :class:`_Table` of finite numbers, or a one-line
+    failure that names the line, and the delimiter to use when another one parses."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            lines = list(f)
+        table, problem = _parse(lines, delimiter)
     except FileNotFoundError:
         raise _Fail(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise _Fail(f"{path}: is a folder, not a CSV file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise _Fail(f"cannot read {path}: {exc}") from None
-    if not rows:
-        raise _Fail(f"{path}: no data")
+    if problem is None:
+        return table
+    line, message = problem
+    where = f"{path}, line {line}" if line is not None else path
+    if line is not None:
+        for other in _DELIMITERS:
+            if other == delimiter:
+                continue
+            try:
+                alt, bad = _parse(lines, other)
+            except csv.Error:
+                continue
+            if bad is None and len(alt.values[0]) > 1:
+                hint = f"the file parses with the delimiter {other!r}: use --delimiter {other!r}" + (
+                    " (a tab)" if other == "\t" else ""
+                )
+                filled = [(n, f) for n, _, f in _records(lines, delimiter) if any(c.strip() for c in f)]
+                if all(len(f) == 1 for _, f in filled):
+                    raise _Fail(
+                        f"{path}: with the delimiter {delimiter!r} every line is one field "
+                        f"(line {filled[0][0]}: {filled[0][1][0]!r}); {hint}"
+                    )
+                raise _Fail(f"{where}: {message}; {hint}")
+    raise _Fail(f"{where}: {message}")
 
-    def numbers(row):
-        try:
-            return [float(c) for c in row]
-        except ValueError:
-            return None
 
-    header = None
-    if numbers(rows[0]) is None:
-        header, rows = [c.strip() for c in rows[0]], rows[1:]
-    if not rows:
-        raise _Fail(f"{path}: a header but no data rows")
-    width = len(header) if header else len(rows[0])
-    data = []
-    for i, row in enumerate(rows, start=2 if header else 1):
-        vals = numbers(row)
-        if vals is None:
-            raise _Fail(f"{path}, line {i}: not all numbers: {delimiter.join(row)!r}")
-        if len(vals) != width:
-            raise _Fail(f"{path}, line {i}: {len(vals)} columns, expected {width}")
-        if not all(math.isfinite(v) for v in vals):
-            raise _Fail(f"{path}, line {i}: values must be finite")
-        data.append(vals)
-    return header, data
+def _labelled_lines(table, labels, delimiter):
+    """The input lines, each record unchanged with ``delimiter`` and its label
+    appended ('label' on the header), blank lines as they were."""
+    label_of = dict(zip(table.rows, (str(int(v)) for v in labels), strict=True))
+    if table.header is not None:
+        label_of[table.header] = "label"
+    out = []
+    for i, (first, last, _) in enumerate(table.records):
+        text = "".join(table.lines[first - 1:last])
+        if i in label_of:
+            body = text.rstrip("\r\n")
+            text = body + delimiter + label_of[i] + text[len(body):]
+        out.append(text)
+    return "".join(out)
 
 
 def _cluster(args):
     import numpy as np
 
-    header, data = _read_csv(args.input, args.delimiter)
-    X = np.asarray(data, np.float64)
+    if args.output is not None:
+        _check_writable(args.output, "-o/--output")
+    table = _read_csv(args.input, args.delimiter)
+    X = np.asarray(table.values, np.float64)
+    header = None if table.header is None else [c.strip() for c in table.records[table.header][2]]
     from . import cluster
 
     with _Progress(args.progress) as bar:
@@ -304,20 +453,14 @@ def _cluster(args):
     labels = model.labels_
     centres = model.cluster_centers_
     if args.output is not None:
-        names = header or [f"x{j}" for j in range(X.shape[1])]
-        buf = io.StringIO()
-        writer = csv.writer(buf, delimiter=args.delimiter, lineterminator="\n")
-        writer.writerow([*names, "label"])
-        for row, lab in zip(data, labels, strict=True):
-            writer.writerow([repr(v) if not float(v).is_integer() else str(int(v)) for v in row] + [int(lab)])
         try:
-            with open(args.output, "w", newline="") as f:
-                f.write(buf.getvalue())
+            with open(args.output, "w", newline="", encoding="utf-8") as f:
+                f.write(_labelled_lines(table, labels, args.delimiter))
         except OSError as exc:
             raise _Fail(f"cannot write {args.output}: {exc}") from None
     names = header or [f"x{j}" for j in range(X.shape[1])]
     counts = np.bincount(labels[labels >= 0], minlength=len(centres))
-    print(f"{len(X)} points, {len(centres)} clusters, bandwidth {float(np.max(bandwidth)):.6g}")
+    print(f"{_count(len(X), 'point')}, {_count(len(centres), 'cluster')}, bandwidth {float(np.max(bandwidth)):.6g}")
     print("label," + ",".join(names) + ",size")
     for k, c in enumerate(centres):
         print(f"{k}," + ",".join(f"{v:.6g}" for v in c) + f",{counts[k]}")
@@ -388,7 +531,8 @@ def _parser():
     c.add_argument("--bin-seeding", action="store_true", help="seed from a grid of the bandwidth's spacing (faster)")
     c.add_argument("--kernel", choices=("flat", "epanechnikov", "biweight", "triweight", "gaussian"), default="flat",
                    help="mean-shift kernel (default flat, as scikit-learn)")
-    c.add_argument("--delimiter", default=",", help="field delimiter (default ',')")
+    c.add_argument("--delimiter", type=_delimiter, default=",",
+                   help="field delimiter, one character; '\\t' or 'tab' for a tab (default ',')")
     _add_progress(c)
     c.set_defaults(func=_cluster)
     return p
@@ -436,18 +580,29 @@ def main(argv=None) -> int:
         return 2
     prog = f"jaxshift {args.command}"
     _compilation_cache()
-    try:
-        return args.func(args)
-    except _Fail as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return exc.code
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, OSError, MemoryError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"{prog}: error: {msg}", file=sys.stderr)
-        return 1
+
+    def one_line(exc):
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {one_line(message)}", file=sys.stderr)
+
+    with warnings.catch_warnings():  # a warning is one line too, without a source path
+        warnings.showwarning = show_warning
+        try:
+            return args.func(args)
+        except _Fail as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return exc.code
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return 130
+        except (ValueError, TypeError, OSError, MemoryError) as exc:
+            print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a bug, or XLA out of memory: still one line, never a traceback
+            print(f"{prog}: error: unexpected {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

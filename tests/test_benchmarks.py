@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK_WORKLOADS = {"blobs", "photo", "kde", "bandwidth", "filter", "hotloop"}
+QUICK_WORKLOADS = {"blobs", "photo", "kde", "bandwidth", "filter", "hotloop", "grid", "kde_grid"}
 
 
 def _positive(v):

@@ -1,4 +1,7 @@
-"""jaxshift.image: OpenCV parity of filter_image, segmentation, colour clustering, I/O, validation."""
+"""jaxshift.image: OpenCV parity of filter_image, segmentation, colour clustering, I/O, validation.
+
+Only the tests that compare with OpenCV need it (``needs_cv2``); the rest run without it.
+"""
 
 import numpy as np
 import pytest
@@ -6,7 +9,12 @@ import pytest
 from jaxshift import image
 from jaxshift.image import filter_image, load_image, save_image, segment, segment_colors
 
-cv2 = pytest.importorskip("cv2")
+try:
+    import cv2
+except ImportError:  # a test extra: only the OpenCV parity tests need it
+    cv2 = None
+
+needs_cv2 = pytest.mark.skipif(cv2 is None, reason="OpenCV (opencv-python-headless, a test extra) is not installed")
 
 
 # ------------------------------------------------------------------------ helpers
@@ -26,15 +34,14 @@ def same_partition(a, b):
 
 def _photo(name):
     if name == "grace_hopper":
-        from matplotlib import cbook
+        cbook = pytest.importorskip("matplotlib.cbook")  # the photos come with test extras
 
         with cbook.get_sample_data("grace_hopper.jpg") as f:
             from PIL import Image
 
             return np.asarray(Image.open(f).convert("RGB"))
-    from sklearn.datasets import load_sample_image
-
-    return load_sample_image(f"{name}.jpg")
+    datasets = pytest.importorskip("sklearn.datasets")
+    return datasets.load_sample_image(f"{name}.jpg")
 
 
 def photo(name, shape=(96, 128)):
@@ -45,8 +52,10 @@ def photo(name, shape=(96, 128)):
     scale = min(h / th, w / tw)
     ch, cw = int(th * scale), int(tw * scale)
     y, x = (h - ch) // 2, (w - cw) // 2
+    from PIL import Image
+
     crop = np.ascontiguousarray(img[y : y + ch, x : x + cw])
-    return cv2.resize(crop, (tw, th), interpolation=cv2.INTER_AREA)
+    return np.asarray(Image.fromarray(crop).resize((tw, th), Image.Resampling.BOX))  # area averaging
 
 
 def reference_filter(img, sp, sr, max_iter=5, eps=1.0):
@@ -76,7 +85,7 @@ def reference_filter(img, sp, sr, max_iter=5, eps=1.0):
     return out
 
 
-TERM = cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS
+TERM = None if cv2 is None else cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS
 
 
 # ----------------------------------------------------------------- OpenCV parity
@@ -108,14 +117,14 @@ def test_round_div_matches_double_precision_cvround():
     "sp, sr, max_iter, eps",
     [(5, 15.0, 5, 1.0), (7.5, 30.0, 3, 2.0)],  # OpenCV's default criteria; a half-integer window, other stops
 )
+@needs_cv2
 def test_filter_image_matches_opencv_on_photos(name, sp, sr, max_iter, eps):
     img = photo(name)
     want = cv2.pyrMeanShiftFiltering(img, sp, sr, maxLevel=0, termcrit=(TERM, max_iter, eps))
     got = filter_image(img, spatial_radius=sp, range_radius=sr, max_iter=max_iter, eps=eps)
     assert got.shape == img.shape and got.dtype == np.uint8
-    assert psnr(got, want) >= 40.0
-    # In fact the integer arithmetic is OpenCV's, to the rounding of ties.
-    assert np.mean(np.all(got == want, axis=-1)) >= 0.999
+    # The integer arithmetic is OpenCV's, to the rounding of ties: every pixel equal.
+    assert np.array_equal(got, want), (np.sum(np.any(got != want, axis=-1)), psnr(got, want))
 
 
 def test_filter_image_chunked_equals_whole(monkeypatch):
@@ -129,7 +138,8 @@ def test_filter_image_chunked_equals_whole(monkeypatch):
     assert np.array_equal(whole, tiled)
     assert calls[-1] == (img.shape[0] * img.shape[1],) * 2
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
-    assert np.array_equal(whole, cv2.pyrMeanShiftFiltering(img, 4, 20, maxLevel=0))
+    if cv2 is not None:  # and both are OpenCV's result
+        assert np.array_equal(whole, cv2.pyrMeanShiftFiltering(img, 4, 20, maxLevel=0))
 
 
 def test_filter_image_float_follows_the_reference_loop():
@@ -269,7 +279,7 @@ def test_segment_colors_recovers_noisy_flat_regions_exactly():
 
 def test_segment_colors_weighted_unique_colours_equal_sklearn_on_all_pixels():
     """Clustering each distinct colour once, weighted by its count, is clustering every pixel."""
-    from sklearn.cluster import MeanShift
+    MeanShift = pytest.importorskip("sklearn.cluster").MeanShift
 
     rng = np.random.default_rng(3)
     img = (rng.integers(0, 6, (20, 24, 3)) * 40 + rng.integers(0, 3, (20, 24, 3))).astype(np.uint8)
@@ -365,6 +375,7 @@ def test_load_and_save_errors(tmp_path):
         save_image(tmp_path / "out.png", np.zeros((3, 3, 5), np.uint8))
 
 
+@needs_cv2
 def test_filter_image_window_larger_than_the_image():
     img = photo("china", (12, 20))
     for sp in (15, 40.5):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import jaxshift
 
-NAMES = ["gaussian", "flat", "epanechnikov", "biweight", "triweight"]
+NAMES = ["gaussian", "flat", "epanechnikov", "biweight", "triweight", "exponential", "linear", "cosine"]
 
 
 @st.composite

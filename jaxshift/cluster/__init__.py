@@ -12,7 +12,8 @@ Python loop per seed; float64 input is computed in float64 (x64 is switched on
 for the call), float32 input in float32.
 
 Beyond scikit-learn (defaults keep its behaviour): ``kernel=`` (any jaxshift
-kernel), ``sample_weight=`` in ``fit``, ``predict(X, shift=True)`` (run mean shift
+kernel), ``algorithm="grid"`` (grid mean shift: MeanShift++ and a refinement on per-cell
+sums, linear in the data and approximate), ``sample_weight=`` in ``fit``, ``predict(X, shift=True)`` (run mean shift
 from the new points, scikit-learn issue #16171), ``bandwidth="scott"`` and other
 rules of :mod:`jaxshift.bandwidth`, and
 :func:`find_clusters`, the whole pipeline as a pure function for ``jax.jit``/``jax.vmap``

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._neighbours import kth_neighbour_sq_dist
-from .._rows import unique_rows
+from .._rows import first_in_bins
 from ._host import _precision
 from ._params import _check_int, _check_random_state, _check_X, _fmt, _param_error
 
@@ -24,8 +24,8 @@ def estimate_bandwidth(X, *, quantile=0.3, n_samples=None, random_state=0, n_job
     ``check_random_state(random_state).permutation(n)[:n_samples]``, so it picks
     the same points as scikit-learn. The neighbour search runs in JAX (float64),
     by blocks of queries with no ``[n, n]`` array
-    (:func:`jaxshift._neighbours.kth_neighbour_sq_dist`), and the distances are
-    scikit-learn's to rounding. It takes time quadratic in the number of points
+    (:func:`jaxshift._neighbours.kth_neighbour_sq_dist`); up to 256 points, in
+    NumPy, which needs no compilation. The distances are scikit-learn's to rounding. It takes time quadratic in the number of points
     used: subsample large data with ``n_samples``.
 
     Args:
@@ -60,13 +60,34 @@ def estimate_bandwidth(X, *, quantile=0.3, n_samples=None, random_state=0, n_job
     if n_samples is not None:
         X = X[rng.permutation(X.shape[0])[:n_samples]]
     k = max(int(X.shape[0] * quantile), 1)
-    with _precision(np.float64):
-        d2 = kth_neighbour_sq_dist(jnp.asarray(X, np.float64), k=k)
-        dist = np.sqrt(np.asarray(d2, np.float64))
+    if X.shape[0] ** 2 <= _SMALL_PAIRS:
+        dist = np.sqrt(_kth_neighbour_sq_dist_small(np.asarray(X, np.float64), k))
+    else:
+        with _precision(np.float64):
+            d2 = kth_neighbour_sq_dist(jnp.asarray(X, np.float64), k=k)
+            dist = np.sqrt(np.asarray(d2, np.float64))
     total = 0.0
     for start in range(0, len(dist), 500):  # scikit-learn's batches, for the same sum
         total += dist[start:start + 500].sum()
     return np.float64(total / X.shape[0])
+
+
+# Up to this many pairs (256 points), NumPy finds the k-th neighbours in well under a
+# millisecond, where the jitted search would first compile for seconds (for each new n and k).
+_SMALL_PAIRS = 1 << 16
+
+
+def _kth_neighbour_sq_dist_small(X, k):
+    """``[n]`` squared distance from each point to its ``k``-th nearest (itself
+    included), in the difference form, as :func:`kth_neighbour_sq_dist`; rows in
+    blocks of about a million differences."""
+    n, d = X.shape
+    rows = max(1, (1 << 20) // max(n * d, 1))
+    out = np.empty(n)
+    for start in range(0, n, rows):
+        diff = X[start:start + rows, None, :] - X[None, :, :]
+        out[start:start + rows] = np.partition(np.sum(diff * diff, axis=-1), k - 1, axis=1)[:, k - 1]
+    return out
 
 
 def get_bin_seeds(X, bin_size, min_bin_freq=1):
@@ -117,9 +138,7 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
     binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
     if binned.shape[0] == 0:
         return np.zeros((0, pts.shape[1]), np.float32) * bin_size
-    uniq, first, _, counts = unique_rows(binned, return_index=True)
-    order = np.argsort(first, kind="stable")
-    chosen = uniq[order][counts[order] >= min_bin_freq]
+    chosen = binned[first_in_bins(binned, min_bin_freq)]
     bin_seeds = np.asarray(chosen, dtype=np.float32).reshape(-1, pts.shape[1])
     if len(bin_seeds) == len(pts):
         warnings.warn(

@@ -9,7 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _grid
 from .._neighbours import nearest
+from .._rows import first_in_bins, unique_rows
 from ._pipeline import _climb, _merge
 
 
@@ -40,7 +42,7 @@ def _pad(a, size, fill_row=0):
     return np.concatenate([a, np.repeat(a[fill_row:fill_row + 1], extra, axis=0)])
 
 
-def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
+def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel, algorithm="auto"):
     """:func:`~jaxshift.cluster._pipeline._climb` on NumPy arrays in ``X``'s dtype
     (float64 with x64 on), with seeds and data padded to bucket sizes (frozen seeds,
     zero-weight points). Returns ``(modes, n_iter, intensity, pairs)`` (``n_iter``: updates per seed)."""
@@ -55,10 +57,55 @@ def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
             jnp.asarray(seeds_p), jnp.asarray(X_p), jnp.asarray(bandwidth, dtype), jnp.asarray(w_p),
             jnp.asarray(max_iter + 1, jnp.int32), jnp.asarray(1e-3 * np.asarray(bandwidth), dtype),
             jnp.asarray(np.arange(len(seeds_p)) >= m),
-            kernel=kernel,
+            kernel=kernel, algorithm=algorithm,
         )
         modes, n_iter, intensity = (np.asarray(a)[:m] for a in res[:3])
     return modes, n_iter, intensity, float(res.pairs)
+
+
+def _grid_climb_host(seeds, X, weights, bandwidth, max_iter, kernel):
+    """Grid mean shift (:mod:`jaxshift._grid`) on NumPy arrays, as :func:`_climb_host`, with
+    the seeds thinned where their paths join: one per stage-1 cell before stage 1, one per
+    distinct stage-1 mode before stage 2 (equal points take equal steps). Returns
+    ``(modes, n_iter, intensity, pairs)`` for the seeds that climbed (fewer than given)."""
+    dtype = X.dtype
+    _grid.check_features(X.shape[1])
+    seeds = _one_seed_per_cell(seeds, bandwidth, dtype)
+    m, n = len(seeds), len(X)
+    w = np.ones(n, dtype) if weights is None else np.asarray(weights, dtype)
+    X_p = jnp.asarray(_pad(X, _bucket(n)))
+    w_p = jnp.asarray(np.concatenate([w, np.zeros(_bucket(n) - n, dtype)]))
+    h = np.asarray(bandwidth, dtype)
+    refine = _grid.default_refine(X.shape[1])
+    with _precision(dtype):
+        args = (X_p, jnp.asarray(h), w_p, jnp.asarray(max_iter + 1, jnp.int32), jnp.asarray(1e-3 * h, dtype))
+        size = _bucket(m)
+        state, overflow = _grid.coarse_jit(jnp.asarray(_pad(seeds, size)), *args, jnp.asarray(np.arange(size) >= m))
+        if overflow:
+            raise _grid.overflow_error(bandwidth, 1, dtype)
+        state = {k: np.asarray(v)[:m] for k, v in state.items()}
+        go = state["converged"]
+        if refine and go.any():
+            _, first, _, _ = unique_rows(state["x"][go], return_index=True)
+            reps = np.flatnonzero(go)[first]
+            k = len(reps)
+            size = _bucket(k)
+            moving = {key: jnp.asarray(_pad(v[reps], size)) for key, v in state.items()}
+            moving["stopped"] = jnp.asarray(np.arange(size) >= k)  # padding stays put
+            moving["converged"] = jnp.asarray(np.arange(size) < k)
+            moving, overflow = _grid.fine_jit(moving, *args, kernel=kernel, refine=refine)
+            if overflow:
+                raise _grid.overflow_error(bandwidth, refine, dtype)
+            moving = {key: np.asarray(v)[:k] for key, v in moving.items()}
+            state = {key: np.concatenate([v[~go], moving[key]]) for key, v in state.items()}
+    return state["x"], state["n_iter"], state["weight"], 0.0
+
+
+def _one_seed_per_cell(seeds, bandwidth, dtype):
+    """The first seed of each grid cell (``round(seed / bandwidth)``, in ``dtype``), in
+    order: on the grid, seeds that share a cell share their path after one step."""
+    seeds = np.asarray(seeds, dtype)
+    return seeds[first_in_bins(np.round(seeds / np.asarray(bandwidth, dtype)) + 0.0)]  # -0.0, 0.0: one cell
 
 
 _merge_jit = jax.jit(_merge)

@@ -12,12 +12,13 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _grid, _validate
 from .. import bandwidth as _bandwidth_rules
-from .._meanshift import _STATIC, climb
+from .._meanshift import _STATIC, climb, default_tol
 from .._neighbours import nearest
 from .._pairwise import kernel_sums
-from ..kernels import Kernel, get_kernel
+from .._scaling import whitening
+from ..kernels import Kernel, get_kernel, shadow
 from ._params import _check_int
 
 
@@ -39,7 +40,12 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     (weighted) number of points within one bandwidth of where it stood before its
     last update, i.e. the points whose mean it ended at. A seed with no point in
     reach stays put with intensity 0. ``frozen`` seeds (padding) never move.
+    ``algorithm="grid"`` climbs on the grid (:func:`jaxshift._grid.climb`), whose
+    intensity is the weight in the ``3^d`` cells around that position.
     """
+    if algorithm == "grid":
+        res = _grid.climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel)
+        return _Climb(res.modes, res.n_iter, res.weight, res.pairs)
     res = climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel, algorithm=algorithm,
                 query_block=query_block, data_block=data_block)
     if kernel.power == 0:
@@ -61,8 +67,12 @@ def _within(diff, bandwidth):
     below about ``1e-154`` or above ``1e154`` in float64, ``1e-19`` and ``1e19`` in
     float32) that test would under- or overflow, and the scaled form
     ``sum((diff / h)^2) <= 1`` is used.
-    One bandwidth per feature: the scaled form.
+    One bandwidth per feature: the scaled form. A ``[d, d]`` bandwidth matrix ``H``: the
+    Mahalanobis distance, ``diff^T H^{-1} diff <= 1`` (whitened by ``H``'s Cholesky factor).
     """
+    if jnp.ndim(bandwidth) == 2:
+        z = jnp.matmul(diff, whitening(bandwidth)[1], precision=lax.Precision.HIGHEST)
+        return jnp.sum(z * z, axis=-1) <= 1.0
     scaled = jnp.zeros(diff.shape[:1], diff.dtype)
     for f in range(diff.shape[1]):
         z = diff[:, f] / (bandwidth if jnp.ndim(bandwidth) == 0 else bandwidth[f])
@@ -166,7 +176,12 @@ def find_clusters(
 
     Args:
         data: ``[n, d]``.
-        bandwidth: positive scalar or ``[d]``.
+        bandwidth: positive scalar or ``[d]``, or a ``[d, d]`` bandwidth matrix ``H``
+            (the kernel's covariance; ``h`` means ``H = diag(h^2)``). With ``H``,
+            "within one bandwidth" (the merge, the intensity, the orphans of
+            ``cluster_all=False``) means a Mahalanobis distance
+            ``sqrt(diff^T H^{-1} diff) <= 1``, labels go to the nearest centre in that
+            distance, and the stop is ``1e-3 sqrt(diag(H))`` per feature.
         seeds: ``[m, d]`` starting points (e.g. ``data`` itself, or
             :func:`get_bin_seeds` outside ``jit``).
         capacity: the most centres returned (static).
@@ -175,7 +190,9 @@ def find_clusters(
         max_iter: scikit-learn's ``max_iter`` (up to ``max_iter + 1`` updates).
         cluster_all: label orphans with their nearest centre (``True``) or ``-1``.
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), how the hot loop
-            visits the pairs, as :func:`jaxshift.kde`.
+            visits the pairs, as :func:`jaxshift.kde`; or ``"grid"``, grid mean shift
+            (MeanShift++, :func:`jaxshift.grid_modes`: approximate, linear in the data; a
+            compact kernel).
         query_block, data_block: block sizes of the hot loop (static; default per algorithm).
 
     Returns:
@@ -190,13 +207,16 @@ def find_clusters(
         (2, [0, 0, 0, 1, 1])
     """
     k = get_kernel(kernel)
+    shadow(k)  # a weight profile without a known shadow is refused, as in find_modes
     capacity = _validate.positive_int(capacity, "capacity")
     qb, db = _validate.block_sizes(query_block, data_block)
-    _validate.algorithm(algorithm)
+    _grid.algorithm(algorithm, k)
     if _validate.is_concrete(max_iter):
         _check_int(max_iter, "max_iter", 0, "find_clusters")
     bandwidth = _bandwidth_rules._resolve_for(bandwidth, seeds, "seeds", data, weights, kernel="gaussian")
     seeds, data, bandwidth, weights, _ = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
+    if algorithm == "grid":
+        _grid.check_cells(data, bandwidth)
     return _cluster(data, seeds, bandwidth, weights, jnp.asarray(max_iter, jnp.int32),
                     cluster_all, capacity=capacity, kernel=k, algorithm=algorithm, query_block=qb,
                     data_block=db)
@@ -209,7 +229,7 @@ def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity
         return Clusters(jnp.zeros((capacity, d), data.dtype), jnp.zeros((capacity,), bool),
                         jnp.full((n,), -1, jnp.int32), jnp.zeros((), jnp.int32), jnp.zeros((), bool),
                         jnp.zeros((capacity,), data.dtype), jnp.zeros((), jnp.int32))
-    tol = jnp.asarray(1e-3, data.dtype) * bandwidth
+    tol = jnp.asarray(default_tol(bandwidth), data.dtype)
     # Bad traced values (what a concrete call rejects): no seed moves and none is live,
     # so no cluster is found; a NaN or inf seed alone is dropped.
     good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(seeds)
@@ -223,7 +243,12 @@ def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity
     inten = jnp.zeros((capacity,), data.dtype).at[slot].set(intensity, mode="drop")
     valid = jnp.arange(capacity) < n_clusters
     scalar = jnp.ndim(bandwidth) == 0
-    arg, d2 = nearest(data, centres, valid, bandwidth, scaled=not scalar)
+    if jnp.ndim(bandwidth) == 2:  # nearest in the Mahalanobis distance: whitened points
+        white = whitening(bandwidth)[1]
+        arg, d2 = nearest(jnp.matmul(data, white, precision=lax.Precision.HIGHEST),
+                          jnp.matmul(centres, white, precision=lax.Precision.HIGHEST), valid, bandwidth, scaled=False)
+    else:
+        arg, d2 = nearest(data, centres, valid, bandwidth, scaled=not scalar)
     inside = jnp.sqrt(d2) <= bandwidth if scalar else d2 <= 1.0
     # No cluster at all (no seed had data in reach, or bad traced values): every label -1.
     labels = jnp.where(jnp.isfinite(d2) & (jnp.asarray(cluster_all) | inside), arg, -1)

@@ -7,12 +7,13 @@ labelled through its key's index.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 from jax.typing import ArrayLike
 
-from .. import cluster
+from .. import _grid, cluster
 from .._rows import unique_rows as _unique_colors
 from .._validate import positive_int
 from ..kernels import get_kernel
@@ -49,6 +50,7 @@ def segment_colors(
     bin_seeding: bool = True,
     kernel: str = "flat",
     random_state: int | None = 0,
+    algorithm: str = "auto",
 ) -> ColorSegmentation:
     """Mean-shift clustering of an image's colours (colour quantisation).
 
@@ -68,9 +70,15 @@ def segment_colors(
         quantile: for the estimate, in ``(0, 1]``.
         n_samples: pixels for the estimate (``None``: all of them; slow for photos).
         bin_seeding: seed from a grid of the bandwidth's spacing instead of every
-            distinct colour (much faster).
+            distinct colour (much faster); when every colour falls in a bin of its
+            own, the colours are the seeds (silently: the result is the same).
         kernel: the mean-shift kernel (``"flat"`` is scikit-learn's).
         random_state: seed for the pixel sample of the estimate.
+        algorithm: ``"auto"`` (exact mean shift, scikit-learn's result), ``"dense"``,
+            ``"pruned"``, or ``"grid"``: grid mean shift (MeanShift++, approximate and
+            linear in the colours; see :class:`~jaxshift.cluster.MeanShift` and
+            :func:`jaxshift.grid_modes` for what is approximated and the measured
+            agreement).
 
     Returns:
         :class:`ColorSegmentation` ``(labels [H, W], palette [k, C], quantized, bandwidth)``.
@@ -97,7 +105,7 @@ def segment_colors(
         n_samples = positive_int(n_samples, "n_samples", minimum=1)
     if not isinstance(bin_seeding, (bool, np.bool_)):
         raise ValueError(f"bin_seeding must be True or False, got {bin_seeding!r}")
-    get_kernel(kernel)
+    _grid.algorithm(algorithm, get_kernel(kernel))
     if random_state is not None:
         random_state = positive_int(random_state, "random_state", minimum=0)
 
@@ -111,8 +119,13 @@ def segment_colors(
         ))
         if bandwidth <= 0:  # every sampled pixel has the same colour
             bandwidth = 1.0 if img.dtype == np.uint8 else float(np.finfo(np.float32).eps)
-    model = cluster.MeanShift(bandwidth=bandwidth, bin_seeding=bool(bin_seeding), kernel=kernel)
-    model.fit(colors.astype(dtype), sample_weight=counts.astype(dtype))
+    model = cluster.MeanShift(bandwidth=bandwidth, bin_seeding=bool(bin_seeding), kernel=kernel,
+                              algorithm=algorithm)
+    with warnings.catch_warnings():
+        # A grid that keeps every colour in its own bin (one colour, a few far apart)
+        # seeds from the colours themselves: the same result, nothing to warn about.
+        warnings.filterwarnings("ignore", "Binning data failed", UserWarning)
+        model.fit(colors.astype(dtype), sample_weight=counts.astype(dtype))
     palette = np.asarray(model.cluster_centers_, np.float64) + 0.0  # no -0.0
     labels = np.asarray(model.labels_)[inverse].reshape(h, w).astype(np.int32)
     quantized = _restore(img, _to_dtype(palette[labels], img.dtype))

@@ -94,28 +94,59 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     Returns:
         The pixels, ``uint8``.
 
+    The file is untrusted input: Pillow's decompression-bomb limit
+    (``PIL.Image.MAX_IMAGE_PIXELS``, about 89 million pixels: a warning above it, an
+    error above twice it) is kept on, truncated files are refused, and any failure
+    to decode is a ``ValueError`` naming the file. Multi-frame files (GIF, TIFF) give
+    their first frame. 16-bit RGB PNGs are read by Pillow as 8 bits per channel.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The pixels, ``uint8``.
+
     Raises:
         FileNotFoundError: if there is no such file.
-        ValueError: if the file is not an image Pillow can read, or has more than
-            8 bits per channel.
+        ValueError: if the path is a folder, the file is not an image Pillow can
+            read (corrupt, truncated, over the decompression-bomb limit), or it has
+            more than 8 bits per channel (16-bit greyscale, 32-bit integer or float
+            pixels).
+
+    Examples:
+        >>> import os, tempfile, numpy as np
+        >>> path = os.path.join(tempfile.mkdtemp(), "grey.png")
+        >>> save_image(path, np.array([[0, 128, 255]], np.uint8))
+        >>> load_image(path)
+        array([[  0, 128, 255]], dtype=uint8)
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"cannot read image {path!r}: it is a folder")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such file: {path!r}")
+    pixels = None
     try:
         with Image.open(path) as im:
             im.load()
             mode = im.mode
-            if mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                raise ValueError(f"cannot read image {path!r}: {mode} pixels (more than 8 bits) are not supported")
             if mode in ("1", "L"):
-                return np.asarray(im.convert("L"))
-            alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
-            return np.asarray(im.convert("RGBA" if alpha else "RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"cannot read image {path!r}: {exc}") from exc
+                pixels = np.asarray(im.convert("L"))
+            elif mode not in ("I", "I;16", "I;16B", "I;16L", "F"):
+                alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+                pixels = np.asarray(im.convert("RGBA" if alpha else "RGB"))
+    except MemoryError:
+        raise
+    except Exception as exc:  # untrusted bytes: whatever the decoder raises (OSError, bomb, struct.error, ...)
+        raise ValueError(f"cannot read image {path!r}: {exc or type(exc).__name__}") from exc
+    if pixels is None:
+        raise ValueError(
+            f"cannot read image {path!r}: {mode} pixels (more than 8 bits per channel) are not supported; "
+            "convert it to 8 bits first"
+        )
+    return pixels
 
 
 def save_image(path: str | os.PathLike, image: ArrayLike) -> None:
@@ -125,10 +156,20 @@ def save_image(path: str | os.PathLike, image: ArrayLike) -> None:
         path: the file to write.
         image: ``[H, W]``, ``[H, W, 1]``, ``[H, W, 3]`` or ``[H, W, 4]``, ``uint8``,
             or float in ``[0, 1]`` (clipped, scaled to 0-255). Formats without
-            transparency (JPEG) drop the alpha channel.
+            transparency (JPEG) drop the alpha channel; PNG and TIFF keep it (a BMP
+            stores it, but Pillow reads 32-bit BMPs back as RGB).
 
     Raises:
-        ValueError: for a bad image or an unknown file extension.
+        ValueError: for a bad image, an unknown file extension, or a format Pillow
+            cannot write (or not with these channels).
+        OSError: if the file cannot be written (no such folder, no permission).
+
+    Examples:
+        >>> import os, tempfile, numpy as np
+        >>> path = os.path.join(tempfile.mkdtemp(), "rgb.png")
+        >>> save_image(path, np.zeros((2, 3, 3), np.uint8))
+        >>> load_image(path).shape
+        (2, 3, 3)
     """
     from PIL import Image
 
@@ -144,6 +185,22 @@ def save_image(path: str | os.PathLike, image: ArrayLike) -> None:
     Image.init()
     if ext not in Image.EXTENSION:
         raise ValueError(f"cannot save image to {path!r}: unknown file extension {ext!r}")
-    if Image.EXTENSION[ext] == "JPEG" and a.ndim == 3 and a.shape[2] == 4:
-        a = a[:, :, :3]
-    Image.fromarray(a).save(path)
+    fmt = Image.EXTENSION[ext]
+    if fmt not in Image.SAVE:
+        raise ValueError(f"cannot save image to {path!r}: Pillow cannot write {fmt} files")
+    try:
+        Image.fromarray(_for_format(a, fmt)).save(path, format=fmt)
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"cannot save image to {path!r}: {exc}") from exc
+    except OSError as exc:
+        if str(exc).startswith("cannot write mode"):  # Pillow: these channels in this format
+            raise ValueError(f"cannot save image to {path!r}: {exc}") from exc
+        raise
+
+
+def _for_format(a: np.ndarray, fmt: str) -> np.ndarray:
+    """``uint8`` pixels as the Pillow format ``fmt`` takes them: JPEG, which has no
+    transparency, drops the alpha channel."""
+    if fmt == "JPEG" and a.ndim == 3 and a.shape[2] == 4:
+        return a[:, :, :3]
+    return a

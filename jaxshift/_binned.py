@@ -1,0 +1,219 @@
+"""The binned FFT KDE on a regular grid: :func:`kde_grid`.
+
+Linear binning of the data onto the grid (:func:`jaxshift._linbin.linear_binning`),
+then one convolution of the grid counts with the kernel sampled at every grid offset,
+by FFT. Its cost is ``O(n 2^d)`` for the binning and ``O(G log G)`` for the FFT
+(``G = (2 size)^d``), whatever the bandwidth; the exact :func:`~jaxshift.kde` at the
+same ``size^d`` points costs ``O(n size^d)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from . import _validate
+from ._linbin import MAX_FFT_POINTS, linear_binning
+from .bandwidth import _resolve_for
+from .kernels import Kernel, get_kernel
+
+__all__ = ["GridDensity", "kde_grid"]
+
+DEFAULT_SIZE = {1: 1024, 2: 256, 3: 64}
+# The gaussian's reach, for the default grid: where its profile falls to 1e-4 of its peak.
+GAUSSIAN_REACH = math.sqrt(2.0 * math.log(1e4))
+
+
+class GridDensity(NamedTuple):
+    """Result of :func:`kde_grid`.
+
+    Attributes:
+        axes: a tuple of ``d`` arrays ``[size]``, the grid's coordinates along each
+            feature (``axes[l][i]`` is ``lo_l + i (hi_l - lo_l) / (size - 1)``).
+        density: ``[size] * d``, the density at the grid points
+            (``density[i, j]`` at ``(axes[0][i], axes[1][j])``: ``indexing="ij"``).
+    """
+
+    axes: tuple
+    density: jax.Array
+
+
+def reach(kernel: Kernel, bandwidth):
+    """How far the kernel reaches: its support times the bandwidth (``GAUSSIAN_REACH``
+    bandwidths for the gaussian)."""
+    support = kernel.support if math.isfinite(kernel.support) else GAUSSIAN_REACH
+    return support * bandwidth
+
+
+@functools.partial(jax.jit, static_argnames=("kernel", "size"))
+def _kde_grid(data, bandwidth, weights, bounds, *, kernel, size):
+    n, d = data.shape
+    h = jnp.broadcast_to(bandwidth, (d,))
+    if bounds is None:
+        r = reach(kernel, h)
+        lo, hi = jnp.min(data, axis=0) - r, jnp.max(data, axis=0) + r
+    else:
+        lo, hi = bounds[:, 0], bounds[:, 1]
+    step = (hi - lo) / (size - 1)
+    counts = linear_binning(data, weights, lo, hi, size)
+    # The kernel at every offset between two grid points, -(size - 1) .. size - 1, laid
+    # out circularly on 2 size points: the circular convolution of the counts (zero-padded
+    # to 2 size) is then the linear one on the first size points, so nothing wraps around.
+    fft_n = 2 * size
+    k = jnp.arange(fft_n)
+    offsets = jnp.where(k < size, k, k - fft_n).astype(data.dtype)
+    u = jnp.zeros((fft_n,) * d, data.dtype)
+    for j in range(d):
+        z = (offsets * (step[j] / h[j])) ** 2
+        u = u + z.reshape((fft_n,) + (1,) * (d - 1 - j))
+    log_c = kernel.log_norm(d) - jnp.log(jnp.sum(weights)) - jnp.sum(jnp.log(h))
+    kern = jnp.exp(log_c) * kernel.profile(u)
+    axes = tuple(range(d))
+    spectrum = jnp.fft.rfftn(counts, s=(fft_n,) * d, axes=axes) * jnp.fft.rfftn(kern, axes=axes)
+    density = jnp.fft.irfftn(spectrum, s=(fft_n,) * d, axes=axes)[(slice(0, size),) * d]
+    # FFT round-off leaves values of order eps * peak where the density is 0.
+    density = jnp.maximum(density, 0.0).astype(data.dtype)
+    grid = tuple(lo[j] + step[j] * jnp.arange(size, dtype=data.dtype) for j in range(d))
+    return GridDensity(grid, density)
+
+
+def _check_size(size, d):
+    if size is None:
+        return DEFAULT_SIZE[d]
+    size = _validate.positive_int(size, "size", minimum=2)
+    if (2 * size) ** d > MAX_FFT_POINTS:
+        largest = int(round((MAX_FFT_POINTS ** (1.0 / d)) / 2))
+        while (2 * largest) ** d > MAX_FFT_POINTS:
+            largest -= 1
+        raise ValueError(
+            f"size={size} in d={d} needs an FFT of (2 * size)^d = {(2 * size) ** d:,} points; "
+            f"at most {MAX_FFT_POINTS:,} (size <= {largest} in d={d})"
+        )
+    return size
+
+
+def _check_bounds(bounds, data, weights, d, dtype):
+    arr = _validate._asarray(bounds, "bounds")
+    if d == 1 and arr.shape == (2,):
+        arr = arr[None, :]
+    if arr.shape != (d, 2):
+        raise ValueError(f"bounds must be [(lo, hi)] * d, shape ({d}, 2), got shape {tuple(arr.shape)}")
+    _validate._check_finite(arr, "bounds")
+    if _validate.is_concrete(arr):
+        v = np.asarray(arr, dtype=float)
+        bad = np.flatnonzero(~(v[:, 0] < v[:, 1]))
+        if bad.size:
+            raise ValueError(f"bounds must have lo < hi in every feature, got {tuple(v[bad[0]])} for feature {bad[0]}")
+        if _validate.is_concrete(data) and _validate.is_concrete(weights):
+            x = np.asarray(data, dtype=float)
+            w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+            out = np.any((x < v[:, 0]) | (x > v[:, 1]), axis=1) & (w > 0)
+            if np.any(out):
+                i = int(np.argmax(out))
+                raise ValueError(
+                    f"data point {i} ({x[i].tolist()}) lies outside bounds={v.tolist()}; the grid must cover "
+                    "every point of positive weight (bounds=None covers the data plus the kernel's reach)"
+                )
+    return jnp.asarray(arr, dtype)
+
+
+def kde_grid(
+    data: ArrayLike,
+    *,
+    bandwidth: ArrayLike,
+    kernel: str | Kernel = "gaussian",
+    weights: ArrayLike | None = None,
+    size: int | None = None,
+    bounds: ArrayLike | None = None,
+) -> GridDensity:
+    r"""Kernel density estimate on a regular grid, by linear binning and one FFT convolution.
+
+    .. math::
+        \hat f(g) = \frac{c_{k,d}}{\sum_j w_j \prod_l h_l} \sum_{g'} c(g')\,
+        k\big(|(g - g') / h|^2\big)
+
+    over the ``size^d`` grid points ``g``, where ``c(g')`` are the linearly binned
+    weights: each point's weight is shared among the ``2^d`` nodes around it, in
+    proportion to its closeness (:func:`~jaxshift.kde` up to the binning). The sum over
+    ``g'`` is a convolution, done by FFT on a grid of ``2 size`` points per feature,
+    with the kernel sampled at every offset between two grid points, so nothing wraps
+    around, whatever the bandwidth. The cost is linear in the data, ``O(n 2^d + G log G)``
+    with ``G = (2 size)^d``.
+
+    What is approximated: only the data's positions, moved by the binning by less than
+    one grid step ``delta`` (the result is exact when every point lies on a grid node).
+    For continuous data the binning smooths by about ``delta^2 / 12`` per feature: for
+    smooth kernels the error is about ``(delta^2 / 12) |laplacian of the density|``, of
+    order ``(delta / s)^2`` of the peak for features of scale ``s``; the flat kernel,
+    discontinuous, errs by up to order ``delta / h``. Measured against the exact
+    :func:`~jaxshift.kde` at the grid points (gaussian kernel, 1M points, Silverman's
+    bandwidth, ``benchmarks/run.py --only kde_grid``): ``6e-5`` of the peak in 1-D on
+    1,024 points; in 2-D on 256x256, ``3e-4`` for a standard normal and ``1.4e-3`` for a
+    mixture with a component of standard deviation 0.5 (KDEpy's ``FFTKDE`` on the same
+    grid differs from ours by ``1e-5`` of the peak: the error is the binning's). A finer
+    grid (error ``~ 1 / size^2``) reduces it.
+
+    Differentiable (``jax.grad``, ``jax.jvp``) with respect to ``data`` (the binning is
+    piecewise linear in it), ``weights`` and ``bandwidth``; ``jit``-able, with ``size``
+    and ``kernel`` static. With ``bounds=None`` the grid follows the data and the
+    bandwidth, and derivatives include that motion.
+
+    Args:
+        data: ``[n, d]`` sample points, ``d`` = 1, 2 or 3.
+        bandwidth: positive scalar, or ``[d]`` one value per feature, or a rule
+            (``"scott"``, ``"silverman"``, ``"likelihood"``, ``"lscv"``, ``"isj"`` in 1-D)
+            chosen from ``data`` by :func:`jaxshift.bandwidth.resolve` (concrete data only).
+        kernel: kernel name or :class:`~jaxshift.kernels.Kernel` (static).
+        weights: ``[n]`` non-negative sample weights (default all 1).
+        size: grid points per feature (static, ``>= 2``); default 1,024 in 1-D, 256 in
+            2-D, 64 in 3-D. At most ``(2 size)^d = 2^26``.
+        bounds: ``[(lo, hi)] * d`` (``[2]`` in 1-D), the grid's first and last point in
+            each feature; every point of positive weight must lie inside (checked on
+            concrete inputs; under ``jit`` points outside add nothing to the sums but still
+            count in the normalisation). Default: the data's range plus the kernel's reach
+            (its support times the bandwidth; ``GAUSSIAN_REACH`` = 4.29 bandwidths, where
+            the gaussian falls to ``1e-4`` of its peak).
+
+    Returns:
+        :class:`GridDensity` ``(axes, density)``: ``d`` coordinate arrays ``[size]`` and
+        the density ``[size] * d``, in the float dtype of ``data``.
+
+    Raises:
+        ValueError: for ``d`` not in 1, 2, 3, a bad ``size`` or ``bounds``, data outside
+            ``bounds``, and as :func:`~jaxshift.kde` for bad data, bandwidth or weights.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> data = jnp.array([[0.0], [1.0], [2.0]])
+        >>> res = kde_grid(data, bandwidth=1.0, size=5, bounds=[(0.0, 2.0)])
+        >>> res.axes[0].tolist()
+        [0.0, 0.5, 1.0, 1.5, 2.0]
+        >>> [round(v, 4) for v in res.density.tolist()]  # the points are grid nodes: kde(axes) exactly
+        [0.2316, 0.2779, 0.2943, 0.2779, 0.2316]
+
+    References:
+        Silverman (1982), "Kernel density estimation using the fast Fourier transform",
+        Applied Statistics 31; Wand (1994), "Fast computation of multivariate kernel
+        estimators"; KDEpy ``FFTKDE``; statsmodels ``KDEUnivariate(fft=True)``.
+    """
+    k = get_kernel(kernel)
+    data = _validate.data(data)
+    n, d = data.shape
+    if d > 3:
+        raise ValueError(f"kde_grid works in d = 1, 2 or 3 features; data has d={d} (shape {tuple(data.shape)})")
+    size = _check_size(size, d)
+    bandwidth = _resolve_for(bandwidth, data, "data", data, weights, kernel=k)
+    weights = _validate.weights(weights, n)
+    dtype = _validate.float_dtype(data)
+    bandwidth = _validate.bandwidth(bandwidth, d, dtype)
+    if bounds is not None:
+        bounds = _check_bounds(bounds, data, weights, d, dtype)
+    data = jnp.asarray(data, dtype)
+    weights = jnp.ones((n,), dtype) if weights is None else jnp.asarray(weights, dtype)
+    return _kde_grid(data, bandwidth, weights, bounds, kernel=k, size=size)
