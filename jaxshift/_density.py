@@ -28,8 +28,10 @@ def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_bl
     good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(x)
     if log:
         return jnp.where(good, log_density(log_c, sums.s), jnp.nan)
-    # exp(log_c) * s rather than exp(log f): no NaN gradient where a compact kernel is 0.
-    return jnp.where(good, jnp.exp(log_c) * sums.s, jnp.nan)
+    # exp(log_c) * s rather than exp(log f): no NaN gradient where a compact kernel is 0;
+    # and there the constant is left out (it can overflow: d = 64, tiny h), so 0, not inf * 0.
+    c = jnp.exp(jnp.where(sums.s > 0, log_c, 0.0))
+    return jnp.where(good, c * sums.s, jnp.nan)
 
 
 def _public(x, data, bandwidth, kernel, weights, log, algorithm, query_block, data_block):
