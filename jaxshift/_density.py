@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from . import _validate
-from ._logdensity import log_normaliser, safe_log
+from ._logdensity import log_density, log_normaliser
 from ._pairwise import kernel_sums
 from .bandwidth import _resolve_for
 from .kernels import Kernel, get_kernel
@@ -24,10 +24,14 @@ def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_bl
         with_mean=False, algorithm=algorithm, query_block=query_block, data_block=data_block,
     )
     log_c = log_normaliser(x.shape[1], bandwidth, jnp.log(jnp.sum(weights)), kernel) + sums.log_scale
+    # Bad traced values (what a concrete call rejects) give NaN, never a plausible number.
+    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(x)
     if log:
-        return log_c + safe_log(sums.s)
-    # exp(log_c) * s rather than exp(log f): no NaN gradient where a compact kernel is 0.
-    return jnp.exp(log_c) * sums.s
+        return jnp.where(good, log_density(log_c, sums.s), jnp.nan)
+    # exp(log_c) * s rather than exp(log f): no NaN gradient where a compact kernel is 0;
+    # and there the constant is left out (it can overflow: d = 64, tiny h), so 0, not inf * 0.
+    c = jnp.exp(jnp.where(sums.s > 0, log_c, 0.0))
+    return jnp.where(good, c * sums.s, jnp.nan)
 
 
 def _public(x, data, bandwidth, kernel, weights, log, algorithm, query_block, data_block):
@@ -92,7 +96,10 @@ def kde(
 
     Returns:
         ``[]`` for one query, ``[m]`` for a batch: the density, in the float dtype
-        of ``x`` and ``data`` (at least float32; integers are promoted).
+        of ``x`` and ``data`` (at least float32; integers are promoted). A density
+        beyond the dtype's range (high ``d`` with a bandwidth far below 1: the
+        constant is ``h^-d``) is ``inf``, one below it 0; :func:`log_kde` stays finite.
+        ``[0, d]`` queries give ``[0]``.
 
     Raises:
         ValueError: for bad shapes, empty data, non-finite values, a non-positive
@@ -128,6 +135,17 @@ def log_kde(
     A gaussian query far from all data gets a finite log-density (where
     ``log(kde(...))`` would be ``-inf``); a compact kernel gives ``-inf`` exactly
     where the density is zero. Arguments, shapes and errors are those of :func:`kde`.
+
+    Gradients where a compact kernel's density is zero (no data within reach of the
+    query): the value is ``-inf`` and its gradient is 0 with respect to ``x``,
+    ``data``, ``bandwidth`` and ``weights``, never NaN. The density is 0 on a whole
+    neighbourhood there, so ``-inf`` is a constant and no small change improves it.
+    A likelihood ``sum(log_kde(...))`` with such a term is ``-inf``, and its gradient
+    is that of the other terms only: it carries no signal towards bringing the lost
+    point in reach. To optimise a likelihood, use the gaussian (finite everywhere),
+    or start a compact kernel from a bandwidth that reaches every point (e.g.
+    :func:`jaxshift.bandwidth.select` from Silverman's rule) and check the value is
+    finite.
 
     Returns:
         ``[]`` or ``[m]``: the log-density.

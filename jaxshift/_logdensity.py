@@ -34,3 +34,16 @@ def safe_log(s):
     """``log(s)``, ``-inf`` where ``s == 0``, without a NaN gradient there."""
     pos = s > 0
     return jnp.where(pos, jnp.log(jnp.where(pos, s, 1.0)), -jnp.inf)
+
+
+def log_density(log_c, s):
+    """``log_c + log(s)``: a log-density from its constant and its kernel sum.
+
+    Where ``s == 0`` (no data within a compact kernel's reach) the value is ``-inf``
+    and its gradient is 0 with respect to everything (query, data, bandwidth,
+    weights): the density is 0 on a whole neighbourhood there, so the log-density is
+    a constant ``-inf`` and no infinitesimal change improves it. (The constant alone
+    would leak a gradient, ``-d/h`` for the bandwidth, that points the wrong way.)
+    """
+    pos = s > 0
+    return jnp.where(pos, log_c + safe_log(s), -jnp.inf)

@@ -25,7 +25,10 @@ class Modes(NamedTuple):
         n_iter: ``[m]`` int32 (``[]`` for one seed): the mean-shift steps each seed
             took before it converged or ran out of ``max_iter``.
         converged: ``[m]`` bool (``[]`` for one seed): whether the last step moved
-            the seed by at most ``tol``.
+            the seed by at most ``tol``. ``False`` for a seed with no data within a
+            compact kernel's reach (it stays where it is, at no mode: scikit-learn
+            drops such seeds), and for every seed when a traced input is bad (then
+            ``modes`` is NaN; see :func:`find_modes`).
     """
 
     modes: jax.Array
@@ -100,7 +103,8 @@ def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block
     """:func:`shift` on validated arrays: the plan for ``data``, then one :func:`_step`."""
     plan = _plan(data, weights, x.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block,
                  data_block=data_block)
-    return _step(x, plan, bandwidth, kernel=kernel)[0]
+    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(x)
+    return jnp.where(good[:, None], _step(x, plan, bandwidth, kernel=kernel)[0], jnp.nan)
 
 
 def default_tol(bandwidth):
@@ -226,7 +230,8 @@ def _at_fixed_point(modes, data, bandwidth, weights, kernel, algorithm, query_bl
     every seed's ``[d, d]`` block at once. The rule is linear in the tangents (a JVP
     of the step and a linear solve), so JAX transposes it for reverse mode; the
     ``lax.while_loop`` that found the modes is never differentiated. Seeds get no
-    derivative (a converged mode does not move when its seed does).
+    derivative (a converged mode does not move when its seed does), nor does a seed with
+    no data in a compact kernel's reach (it stays put).
 
     Higher orders: the rule is itself differentiated (``hessian``, ``jacfwd(jacrev)``,
     ...), and its value depends on the modes through ``dm/dx`` and ``dm/dtheta``
@@ -255,7 +260,10 @@ def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tan
     )(eye)  # [d (input direction), m, d (output)]
     jac = jnp.moveaxis(cols, 0, -1)  # [m, d_out, d_in]
     _, rhs = jax.jvp(lambda dd, hh, ww: step(x, dd, hh, ww), (data, bandwidth, weights), (ddata, dh, dw))
-    dx = jnp.linalg.solve(eye - jac, rhs[..., None])[..., 0]
+    # A seed with no data in a compact kernel's reach: the step is exactly the identity
+    # there (rhs exactly 0), I - dm/dx is 0, and the seed stays put: derivative 0, not NaN.
+    stuck = jnp.all(jac == eye, axis=(1, 2))
+    dx = jnp.linalg.solve(jnp.where(stuck[:, None, None], eye, eye - jac), rhs[..., None])[..., 0]
     return x, dx
 
 
@@ -263,13 +271,15 @@ def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tan
 def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, algorithm, query_block, data_block):
     # The loop sees no tangents (it cannot be reverse-differentiated); derivatives of
     # the modes come from the implicit function theorem at the fixed point instead.
-    res = climb(
-        lax.stop_gradient(seeds), lax.stop_gradient(data), lax.stop_gradient(bandwidth),
-        lax.stop_gradient(weights), max_iter, lax.stop_gradient(tol),
-        kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block,
-    )
+    seeds0, data0, h0, w0, tol0 = (lax.stop_gradient(a) for a in (seeds, data, bandwidth, weights, tol))
+    # Bad traced values (what a concrete call rejects) never move and give NaN modes,
+    # never converged: a wrong answer must not look like a mode.
+    good = _validate.values_ok(data0, h0, w0, tol0) & _validate.finite_rows(seeds0)
+    res = climb(seeds0, data0, h0, w0, max_iter, tol0, ~good,
+                kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block)
     modes = _at_fixed_point(res.modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block)
-    return Modes(modes, res.n_iter, res.converged), res.pairs
+    modes = jnp.where(good[:, None], modes, jnp.nan)
+    return Modes(modes, res.n_iter, res.converged & good), res.pairs
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC + ("steps",))
@@ -282,7 +292,8 @@ def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, algorithm, qu
         return new, new
 
     _, path = lax.scan(body, seeds, None, length=steps)
-    return jnp.concatenate([seeds[None], path], axis=0)
+    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(seeds)
+    return jnp.concatenate([seeds[None], jnp.where(good[None, :, None], path, jnp.nan)], axis=0)
 
 
 def shift(
@@ -383,6 +394,12 @@ def find_modes(
     kernel for which these gradients are useful. For gradients of a fixed number
     of steps, use :func:`trajectory`.
 
+    A seed with no data within a compact kernel's reach stays where it is and is
+    reported as not converged (it never reached a mode; its derivative is 0). Under
+    ``jit`` the values cannot be checked: bad traced data, bandwidth, weights or
+    ``tol`` (what a concrete call rejects) give NaN modes and ``converged`` all
+    ``False``, and a NaN or inf seed gives a NaN mode, not converged.
+
     Args:
         seeds: ``[d]`` or ``[m, d]`` starting points.
         data: ``[n, d]``.
@@ -403,7 +420,7 @@ def find_modes(
         query_block, data_block: block sizes (static; default per algorithm).
 
     Returns:
-        :class:`Modes` ``(modes, n_iter, converged)``.
+        :class:`Modes` ``(modes, n_iter, converged)``; ``[0, d]`` seeds give empty arrays.
 
     Raises:
         ValueError: as :func:`~jaxshift.kde`, and for a negative ``max_iter`` or ``tol``.

@@ -325,7 +325,9 @@ def _pair_block(geo: _Geometry, carry, xq, iq, blk, sc, inv, checked=True):
     xs = _apply(xq - c, sc)
     xx = jnp.sum(xs * xs, axis=-1)
     # (checked=False: the caller has bounded every pair of this query block as not wide)
-    wide = (lax.stop_gradient(jnp.max(xx)) + yymax) * inv * jnp.finfo(dtype).eps > 1e-4
+    # (a NaN query's row must not hide the others' width: NaN > 1e-4 is False)
+    xxmax = lax.stop_gradient(jnp.max(jnp.where(jnp.isnan(xx), 0.0, xx)))
+    wide = (xxmax + yymax) * inv * jnp.finfo(dtype).eps > 1e-4
 
     def diff_u():
         u = jnp.zeros((xq.shape[0], raw.shape[0]), dtype)
@@ -470,8 +472,11 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
             )
 
         def run(_):
-            qlo = jnp.min(jnp.where(aq[:, None], fq, jnp.inf), axis=0)
-            qhi = jnp.max(jnp.where(aq[:, None], fq, -jnp.inf), axis=0)
+            # The box of the block's active queries; a non-finite query (traced NaN or
+            # inf: its own sums are NaN) must not blow the box up for the others.
+            inbox = (aq & jnp.all(jnp.isfinite(fq), axis=1))[:, None]
+            qlo = jnp.min(jnp.where(inbox, fq, jnp.inf), axis=0)
+            qhi = jnp.max(jnp.where(inbox, fq, -jnp.inf), axis=0)
             if geo.pruned:
                 idx, count = _reach(geo, plan, qlo, qhi, sc, bounds, inv, dtype)
                 # Slots past ``count`` hold index 0: scattering them would overwrite

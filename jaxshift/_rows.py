@@ -87,6 +87,7 @@ def first_in_bins(binned, min_bin_freq=1):
         counts = np.bincount(key, minlength=int(np.prod(extent)))
         first = np.zeros(counts.size, np.intp)
         first[key[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each key's first row
-        return np.sort(first[np.flatnonzero(counts >= min_bin_freq)])
+        # (counts >= 1 too: a cell of the box that no row falls in is no row of binned)
+        return np.sort(first[np.flatnonzero(counts >= max(min_bin_freq, 1))])
     _, first, _, counts = unique_rows(binned, return_index=True)
     return np.sort(first[counts >= min_bin_freq])

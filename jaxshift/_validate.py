@@ -3,7 +3,8 @@
 Shapes are always checked (they are static, even under ``jit``). Value checks
 (finite, positive, non-negative) need concrete values: they run on NumPy/JAX
 arrays passed in eagerly and are skipped for traced values inside ``jit``/``vmap``/
-``grad``, where bad values propagate as NaN like any other JAX code.
+``grad``, where bad values propagate as NaN like any other JAX code: the core's jitted
+functions test :func:`values_ok` and :func:`finite_rows` and return NaN for them.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
     bandwidth always reaches the core as ``[]``.
     """
     h = _asarray(h, name)
+    if h.dtype == bool:
+        raise ValueError(f"{name} must be a positive number, got {_show(h)} (bool)")
     if h.ndim == 2:
         return bandwidth_matrix(h, d, dtype, name)
     if h.ndim > 1 or (h.ndim == 1 and h.shape[0] not in (1, d)):
@@ -243,6 +246,8 @@ def block_sizes(query_block, data_block):
 def tolerance(tol, d: int, name: str = "tol"):
     """A non-negative finite scalar or ``[d]`` vector."""
     tol = _asarray(tol, name)
+    if tol.dtype == bool:
+        raise ValueError(f"{name} must be a non-negative number, got {_show(tol)} (bool)")
     if tol.ndim > 1 or (tol.ndim == 1 and tol.shape[0] not in (1, d)):
         raise ValueError(f"{name} must be a scalar or one value per feature [{d}], got shape {tuple(tol.shape)}")
     if is_concrete(tol):
@@ -250,6 +255,36 @@ def tolerance(tol, d: int, name: str = "tol"):
         if not np.all(np.isfinite(v)) or np.any(v < 0):
             raise ValueError(f"{name} must be non-negative and finite, got {_show(v)}")
     return tol
+
+
+def values_ok(data_, bandwidth_, weights_, tol=None):
+    """The value checks of :func:`inputs` as one traced ``[]`` bool, for inside ``jit``.
+
+    ``False`` where a concrete call would have raised: non-finite data, a bandwidth not
+    positive and finite (a ``[d, d]`` matrix: not finite or not positive definite, its
+    symmetric part's Cholesky factor failing), weights negative, non-finite or all
+    zero, a ``tol`` negative or non-finite. The core functions turn their whole result
+    to NaN then (and :func:`~jaxshift.find_modes` reports nothing converged), so that a
+    bad traced value never yields a number that looks right. On concrete, checked
+    inputs it is ``True``.
+    """
+    if jnp.ndim(bandwidth_) == 2:
+        h = jax.lax.stop_gradient(bandwidth_)
+        chol = jnp.linalg.cholesky(0.5 * (h + h.T))
+        ok_h = jnp.all(jnp.isfinite(h)) & jnp.all(jnp.isfinite(chol)) & jnp.all(jnp.diagonal(chol) > 0)
+    else:
+        ok_h = jnp.all((bandwidth_ > 0) & (bandwidth_ < jnp.inf))
+    ok = jnp.all(jnp.isfinite(data_)) & ok_h
+    ok = ok & jnp.all((weights_ >= 0) & (weights_ < jnp.inf)) & (jnp.sum(weights_) > 0)
+    if tol is not None:
+        ok = ok & jnp.all((tol >= 0) & (tol < jnp.inf))
+    return ok
+
+
+def finite_rows(x):
+    """``[m]`` bool: the rows of ``x`` ``[m, d]`` with every entry finite (a traced NaN or
+    inf query gets NaN out, whatever its kernel sums would say)."""
+    return jnp.all(jnp.isfinite(x), axis=-1)
 
 
 def inputs(x, x_name: str, data_, bandwidth_, weights_):

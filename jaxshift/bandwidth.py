@@ -40,11 +40,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
 from . import _validate
 from ._isj import isj
-from ._logdensity import log_normaliser, safe_log
+from ._logdensity import log_density, log_normaliser, safe_log
 from ._newton import newton
 from ._pairwise import kernel_sums
 from .kernels import GAUSSIAN, Kernel, get_kernel
@@ -266,7 +267,7 @@ def _log_loo_density(data, h, w, kernel, qb, db):
     )
     rest = jnp.sum(w) - w
     log_rest = jnp.log(jnp.where(rest > 0, rest, 1.0))
-    return log_normaliser(d, h, log_rest, kernel) + sums.log_scale + safe_log(sums.s)
+    return log_density(log_normaliser(d, h, log_rest, kernel) + sums.log_scale, sums.s)
 
 
 def _loo(data, h, w, kernel, qb, db):
@@ -275,7 +276,12 @@ def _loo(data, h, w, kernel, qb, db):
     return jnp.sum(jnp.where(w > 0, w * logf, 0.0)) / jnp.sum(w)
 
 
-def _lscv(data, h, w, qb, db):
+def _lscv_parts(data, h, w, qb, db):
+    """``(m, r)`` with ``LSCV = exp(m) r``: ``m`` the larger of the logs of its two terms
+    and ``r`` in ``[-1, 1]``. Both terms scale as ``h^-d``, past float64's range in high
+    dimension (``d = 64``, ``h`` below ~0.1 of the data's spread): taken apart, the
+    score is ``inf - inf = NaN`` there; in this form it is the right infinity or a
+    finite number."""
     d = data.shape[1]
     W = jnp.sum(w)
     log_w = safe_log(w)
@@ -284,10 +290,19 @@ def _lscv(data, h, w, qb, db):
     h2 = 2.0 * h if jnp.ndim(h) == 2 else h * math.sqrt(2.0)
     s2 = kernel_sums(data, data, w, h2, GAUSSIAN, with_mean=False, query_block=qb, data_block=db)
     log_a = log_normaliser(d, h2, 0.0, GAUSSIAN) + s2.log_scale + safe_log(s2.s)  # W applied below
-    sq = jnp.exp(jax.nn.logsumexp(log_w + log_a) - 2.0 * jnp.log(W))
+    log_sq = jax.nn.logsumexp(log_w + log_a) - 2.0 * jnp.log(W)
     loo = _log_loo_density(data, h, w, GAUSSIAN, qb, db)
-    cross = jnp.exp(jax.nn.logsumexp(log_w + loo) - jnp.log(W))
-    return sq - 2.0 * cross
+    log_cross = math.log(2.0) + jax.nn.logsumexp(log_w + loo) - jnp.log(W)
+    m = jnp.maximum(log_sq, log_cross)
+    return m, jnp.exp(log_sq - m) - jnp.exp(log_cross - m)
+
+
+def _lscv(data, h, w, qb, db, log_unit=0.0):
+    """The LSCV score in units of ``exp(log_unit)`` (``select`` minimises it in units
+    of its value at the start, a positive scale that Newton's steps ignore, so that
+    float32 does not under- or overflow in high dimension)."""
+    m, r = _lscv_parts(data, h, w, qb, db)
+    return jnp.where(r == 0, 0.0, r * jnp.exp(m - log_unit))
 
 
 _STATIC = ("kernel", "query_block", "data_block")
@@ -326,7 +341,8 @@ def loo_log_likelihood(
     stable log-sum-exp, so ``l`` is finite and its gradient is not NaN for
     any bandwidth whose log-densities are representable (gaussian kernel), also
     when isolated points' densities underflow. A compact kernel gives ``-inf``
-    when some point has no other point within one bandwidth.
+    when some point has no other point within one bandwidth; that point's term
+    then has gradient 0 (see :func:`jaxshift.log_kde`).
 
     Differentiable with respect to ``bandwidth`` (scalar or ``[d]``), ``data``
     and ``weights``; ``jit`` and ``vmap`` over bandwidths compose with it.
@@ -378,7 +394,10 @@ def lscv(
     (the convolution of two gaussians is a gaussian), an unbiased estimate of the
     integrated squared error up to a constant; unweighted it is exactly
     statsmodels' ``KDEMultivariate.imse`` (``cv_ls``). Blocked, stable, and
-    differentiable in ``bandwidth``, ``data`` and ``weights``.
+    differentiable in ``bandwidth``, ``data`` and ``weights``. Both terms scale as
+    ``h^-d``: in high dimension with a small bandwidth the score can exceed the
+    float range, and is then ``inf`` or ``-inf`` (never NaN); :func:`select` works
+    in units of its value at the start, so its search is not affected.
 
     Args:
         data: ``[n, d]`` sample points (at least two of positive weight).
@@ -424,15 +443,18 @@ def _select(data, w, tol, max_iter, *, method, kernel, per_feature, query_block,
     def bandwidth_of(z):
         return h0 * jnp.exp(z if per_feature else z[0])
 
+    z0 = jnp.zeros((p,), data.dtype)
     if method == "likelihood":
         def fun(z):
             return -_loo(data, bandwidth_of(z), w, kernel, query_block, data_block)
     else:
-        def fun(z):
-            return _lscv(data, bandwidth_of(z), w, query_block, data_block)
+        unit = lax.stop_gradient(_lscv_parts(data, bandwidth_of(z0), w, query_block, data_block)[0])
 
-    z, f, it, done = newton(fun, jnp.zeros((p,), data.dtype), tol, max_iter)
-    objective = -f if method == "likelihood" else f
+        def fun(z):
+            return _lscv(data, bandwidth_of(z), w, query_block, data_block, unit)
+
+    z, f, it, done = newton(fun, z0, tol, max_iter)
+    objective = -f if method == "likelihood" else _lscv(data, bandwidth_of(z), w, query_block, data_block)
     return bandwidth_of(z), SelectInfo(objective, it, done)
 
 

@@ -180,6 +180,45 @@ def test_grad_outside_compact_support_is_zero_not_nan():
     assert float(g) == 0.0
 
 
+def test_log_kde_out_of_reach_is_minus_inf_with_zero_gradient(x64):
+    """Issue 10: where a compact kernel's density is 0, ``log_kde`` is ``-inf`` and its
+    gradient is 0 in every argument, never NaN (before: 0 for ``x`` but ``-d/h`` for the
+    bandwidth, from the constant). A likelihood with such a term is ``-inf``; its
+    gradient is that of the finite terms (checked against central differences of
+    their sum), and the same holds for the leave-one-out likelihood."""
+    data = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.8]])
+    x = np.array([[0.4, 0.3], [9.0, 9.0]])  # in reach, out of reach
+    w = np.array([1.0, 2.0, 0.5])
+
+    def each(x, y, h, w):
+        return jaxshift.log_kde(x, y, bandwidth=h, weights=w, kernel="epanechnikov")
+
+    args = tuple(jnp.asarray(a) for a in (x, data, 1.2, w))
+    lk = each(*args)
+    assert np.isfinite(lk[0]) and lk[1] == -np.inf
+    grads = jax.jacrev(each, argnums=(0, 1, 2, 3))(*args)  # [2 queries, ...] per argument
+    for g in grads:
+        g = np.asarray(g)
+        assert np.all(np.isfinite(g)) and np.all(g[1] == 0.0)
+    # the likelihood's gradient in the bandwidth: that of its finite term
+    g_h = float(jax.grad(lambda h: jnp.sum(each(args[0], args[1], h, args[3])))(1.2))
+    eps = 1e-6
+    fd = (float(each(args[0][:1], args[1], 1.2 + eps, args[3])[0])
+          - float(each(args[0][:1], args[1], 1.2 - eps, args[3])[0])) / (2 * eps)
+    assert g_h == pytest.approx(fd, rel=1e-6) and g_h != pytest.approx(fd - 2 / 1.2, rel=1e-3)
+    # leave-one-out: one point alone out of everyone's reach, the others' terms finite
+    lone = np.concatenate([data, [[9.0, 9.0]]])
+    loo = jaxshift.bandwidth.loo_log_likelihood(lone, bandwidth=1.2, kernel="epanechnikov")
+    assert loo == -np.inf
+    g = float(jax.grad(lambda h: jaxshift.bandwidth.loo_log_likelihood(lone, bandwidth=h, kernel="epanechnikov"))(1.2))
+
+    def finite_terms(h):  # the three finite leave-one-out terms, each over n - 1 = 3 others
+        return sum(float(each(lone[i], np.delete(lone, i, 0), h, None)) for i in range(3)) / 4
+
+    fd = (finite_terms(1.2 + eps) - finite_terms(1.2 - eps)) / (2 * eps)
+    assert g == pytest.approx(fd, rel=1e-6)
+
+
 # --- two code paths agree -------------------------------------------------------------------
 
 

@@ -51,6 +51,30 @@ def test_isolated_point_stays_for_compact_and_moves_for_gaussian():
     np.testing.assert_allclose(g, [[1.0, 0.0]], atol=1e-6)
 
 
+def test_seed_with_no_data_in_reach_is_not_converged():
+    """Issue 10: a compact kernel's seed with no data in reach never moves and is at no
+    mode: ``converged`` is False (scikit-learn drops such seeds), its derivative is 0
+    (not NaN), and ``find_clusters`` drops it (no cluster at all: every label -1).
+    Epanechnikov: its modes have non-zero derivatives (the flat kernel's are 0)."""
+    name = "epanechnikov"
+    data = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.5]])
+    seeds = np.array([[0.4, 0.1], [50.0, 50.0]])
+    res = jaxshift.find_modes(seeds, data, bandwidth=1.0, kernel=name)
+    assert res.converged.tolist() == [True, False] and int(res.n_iter[1]) == 1
+    np.testing.assert_array_equal(res.modes[1], seeds[1])
+    dh = jax.jacfwd(lambda h: jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name).modes)(1.0)
+    assert np.all(np.isfinite(dh)) and np.all(dh[1] == 0.0)
+    gd = jax.grad(lambda y: jnp.sum(jaxshift.find_modes(seeds, y, bandwidth=1.0, kernel=name).modes))(
+        jnp.asarray(data, jnp.float32))
+    assert np.all(np.isfinite(gd))
+    from jaxshift.cluster import find_clusters
+
+    one = find_clusters(data, bandwidth=1.0, seeds=seeds, capacity=2, kernel=name)
+    assert int(one.n_clusters) == 1 and one.labels.tolist() == [0, 0, 0]
+    none = find_clusters(data, bandwidth=1.0, seeds=seeds[::-1] + 40.0, capacity=2, kernel=name)
+    assert int(none.n_clusters) == 0 and none.labels.tolist() == [-1, -1, -1]
+
+
 def np_find_modes(seeds, data, h, name, max_iter, tol):
     x = seeds.copy()
     n_iter = np.zeros(len(x), int)

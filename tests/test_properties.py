@@ -28,16 +28,39 @@ def problems(draw):
     h = rng.uniform(0.5, 3.0, size=d) if draw(st.booleans()) else np.full(d, rng.uniform(0.5, 3.0))
     # seeds: some data points (the classic choice), some off the data
     seeds = np.concatenate([data[:4], data[:4] + rng.normal(size=(4, d)) * 0.5])
-    w = rng.uniform(0.1, 2.0, n) if draw(st.booleans()) else None
+    # weights: none, positive, or with zeros (points that must not pull; the first point,
+    # also the first seed, keeps a positive weight)
+    kind = draw(st.sampled_from(["none", "positive", "zeros"]))
+    w = None if kind == "none" else rng.uniform(0.1, 2.0, n)
+    if kind == "zeros":
+        w[rng.random(n) < 0.4] = 0.0
+        w[0] = 1.0
     return data, seeds, h, w, rng
 
 
+def in_reach(x, data, h, name, w):
+    """``[m]`` bool: does a point of positive weight lie where the kernel's weight is
+    positive (``u <= 1`` flat, ``u < 1`` the others, anywhere for the gaussian)?"""
+    if name == "gaussian":
+        return np.ones(len(x), bool)
+    u = np.sum(((x[:, None] - data[None]) / h) ** 2, axis=-1)
+    inside = u <= 1 if name == "flat" else u < 1
+    pulls = np.ones(len(data), bool) if w is None else w > 0
+    return np.any(inside & pulls[None], axis=1)
+
+
+# Block sizes that cut 7 and 24 points (and 8 seeds) into several blocks (2 or 5 data
+# blocks, 2 query blocks, padded), so that the blocked sums, the padding and the
+# frozen-block skipping are exercised; and the default (one block).
+blocks = st.sampled_from([dict(query_block=4, data_block=5), {}])
+
+
 @pytest.mark.parametrize("name", NAMES)
-@given(problems())
-def test_shadow_density_never_decreases_along_trajectory(name, problem):
+@given(problems(), blocks)
+def test_shadow_density_never_decreases_along_trajectory(name, problem, blk):
     data, seeds, h, w, _ = problem
     with jax.enable_x64(True):
-        path = jaxshift.trajectory(seeds, data, bandwidth=h, steps=8, kernel=name, weights=w)
+        path = jaxshift.trajectory(seeds, data, bandwidth=h, steps=8, kernel=name, weights=w, **blk)
         dens = np.asarray(
             jax.vmap(lambda x: jaxshift.kde(x, data, bandwidth=h, kernel=jaxshift.shadow(name), weights=w))(path)
         )
@@ -48,30 +71,46 @@ def test_shadow_density_never_decreases_along_trajectory(name, problem):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@given(problems())
-def test_modes_are_fixed_points_of_shift(name, problem):
+@given(problems(), blocks)
+def test_modes_are_fixed_points_of_shift(name, problem, blk):
     data, seeds, h, w, _ = problem
     with jax.enable_x64(True):
-        res = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, tol=1e-10 * np.max(h), max_iter=2000)
+        res = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, tol=1e-10 * np.max(h),
+                                  max_iter=2000, **blk)
         moved = jaxshift.shift(res.modes, data, bandwidth=h, kernel=name, weights=w)
     conv = np.asarray(res.converged)
-    assert conv.any()
+    reach = in_reach(np.asarray(res.modes), data, h, name, w)
+    # Every seed converged, but one with no data in a compact kernel's reach, which
+    # stays where it started and is reported as not converged.
+    np.testing.assert_array_equal(conv, reach)
+    stuck = ~reach
+    np.testing.assert_array_equal(np.asarray(res.modes)[stuck], seeds[stuck])
+    own = np.ones(4, bool) if w is None else w[:4] > 0  # seeds on points that pull
+    assert own[0] and reach[:4][own].all()
     np.testing.assert_allclose(np.asarray(moved)[conv], np.asarray(res.modes)[conv], atol=1e-8 * np.max(h))
 
 
 @pytest.mark.parametrize("name", NAMES)
-@given(problems())
-def test_shifted_points_lie_in_data_bounding_box(name, problem):
+@given(problems(), blocks)
+def test_shifted_points_lie_in_data_bounding_box(name, problem, blk):
+    """A step lands in the box of the data that pull (positive weight); a point with no
+    data in reach stays exactly where it is. The seeds on data points always have data
+    in reach, so every example checks the box, and the far points the other case."""
     data, seeds, h, w, rng = problem
-    far = seeds + rng.normal(size=seeds.shape) * 10
-    moved = np.asarray(jaxshift.shift(far, data, bandwidth=h, kernel=name, weights=w))
-    lo, hi = data.min(0), data.max(0)
+    data = data.astype(np.float32)  # the default dtype, the same values for NumPy
+    x = np.concatenate([seeds, seeds + rng.normal(size=seeds.shape) * 10]).astype(np.float32)
+    moved = np.asarray(jaxshift.shift(x, data, bandwidth=h, kernel=name, weights=w, **blk))
+    reach = in_reach(x.astype(float), data.astype(float), h, name, w)
+    pull = data if w is None else data[w > 0]
+    lo, hi = pull.min(0), pull.max(0)
     eps = 1e-5 * (1 + np.abs(data).max())
-    stayed = np.all(moved == far.astype(moved.dtype), axis=1)  # compact kernel, nobody in reach
     inside = np.all((moved >= lo - eps) & (moved <= hi + eps), axis=1)
-    assert np.all(inside | stayed)
+    own = np.ones(4, bool) if w is None else w[:4] > 0  # seeds on points that pull
+    assert own[0] and reach[:4][own].all()
+    assert inside[reach].all()
+    np.testing.assert_array_equal(moved[~reach], x[~reach])
     if name == "gaussian":
-        assert inside.all()
+        assert reach.all()
 
 
 @pytest.mark.parametrize("name", NAMES)

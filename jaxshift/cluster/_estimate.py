@@ -104,7 +104,11 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
         min_bin_freq: the fewest points a bin needs to become a seed.
 
     Returns:
-        ``[k, d]`` seeds.
+        ``[k, d]`` seeds (``[0, d]`` for ``[0, d]`` points).
+
+    Raises:
+        ValueError: for ``X`` not 2-D, not numbers or not finite, and for a negative or
+            non-finite ``bin_size``.
 
     Examples:
         >>> import numpy as np
@@ -115,11 +119,22 @@ def get_bin_seeds(X, bin_size, min_bin_freq=1):
     References:
         scikit-learn ``sklearn.cluster.get_bin_seeds``.
     """
-    if np.all(np.asarray(bin_size) == 0):
-        return X
     pts = np.asarray(X)
     if pts.ndim != 2:
         raise ValueError(f"X must be a 2-D array [n, d], got shape {pts.shape}")
+    if pts.shape[0]:
+        _check_X(pts)  # numbers, finite
+    try:
+        size = np.asarray(bin_size, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bin_size must be a non-negative number or one per feature, got {bin_size!r}") from exc
+    per_feature_ok = size.ndim == 0 or (size.ndim == 1 and size.shape[0] in (1, pts.shape[1]))
+    if isinstance(bin_size, (bool, np.bool_)) or not per_feature_ok:
+        raise ValueError(f"bin_size must be a non-negative number or one per feature, got {bin_size!r}")
+    if not np.all(np.isfinite(size)) or np.any(size < 0):
+        raise ValueError(f"bin_size must be non-negative and finite, got {bin_size!r}")
+    if np.all(size == 0):
+        return X
     binned = np.round(pts / bin_size) + 0.0  # + 0.0: -0.0 and 0.0 are one bin, as dict keys
     if binned.shape[0] == 0:
         return np.zeros((0, pts.shape[1]), np.float32) * bin_size

@@ -128,7 +128,8 @@ class Clusters(NamedTuple):
             ``MeanShift.cluster_centers_``); rows past ``n_clusters`` are 0.
         valid: ``[capacity]`` bool, which rows of ``centres`` are clusters.
         labels: ``[n]`` int32, each data point's nearest valid centre (``-1`` for
-            orphans farther than one bandwidth when ``cluster_all=False``).
+            orphans farther than one bandwidth when ``cluster_all=False``, and for
+            every point when there is no cluster).
         n_clusters: ``[]`` int32, how many clusters were found; it may exceed
             ``capacity``, then only the ``capacity`` most intense are kept.
         overflow: ``[]`` bool, ``n_clusters > capacity``.
@@ -166,6 +167,12 @@ def find_clusters(
     at most ``capacity`` centres plus a validity mask, and ``overflow`` set when
     more clusters were found than fit (never silent). ``bandwidth``, ``data``,
     ``seeds``, ``weights`` and ``max_iter`` may be traced.
+
+    Seeds with no data within the kernel's reach are dropped, as scikit-learn does
+    (where ``MeanShift`` raises for no cluster at all, this gives ``n_clusters == 0``
+    and every label ``-1``; so do ``[0, d]`` seeds). Under ``jit`` values cannot be checked: bad traced data,
+    bandwidth or weights (what a concrete call rejects) give no cluster either, and a
+    NaN or inf seed is dropped.
 
     Args:
         data: ``[n, d]``.
@@ -217,10 +224,18 @@ def find_clusters(
 
 def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity, kernel,
              algorithm, query_block, data_block):
+    n, d = data.shape
+    if seeds.shape[0] == 0:  # no seed, no cluster (a static shape: also under jit)
+        return Clusters(jnp.zeros((capacity, d), data.dtype), jnp.zeros((capacity,), bool),
+                        jnp.full((n,), -1, jnp.int32), jnp.zeros((), jnp.int32), jnp.zeros((), bool),
+                        jnp.zeros((capacity,), data.dtype), jnp.zeros((), jnp.int32))
     tol = jnp.asarray(default_tol(bandwidth), data.dtype)
-    res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol, kernel=kernel, algorithm=algorithm,
+    # Bad traced values (what a concrete call rejects): no seed moves and none is live,
+    # so no cluster is found; a NaN or inf seed alone is dropped.
+    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(seeds)
+    res = _climb(seeds, data, bandwidth, weights, max_iter + 1, tol, ~good, kernel=kernel, algorithm=algorithm,
                  query_block=query_block, data_block=data_block)
-    order, keep = _merge(res.modes, res.intensity, res.intensity > 0, bandwidth)
+    order, keep = _merge(res.modes, res.intensity, good & (res.intensity > 0), bandwidth)
     modes, intensity = res.modes[order], res.intensity[order]
     n_clusters = jnp.sum(keep, dtype=jnp.int32)
     slot = jnp.where(keep, jnp.cumsum(keep) - 1, capacity)
@@ -235,6 +250,7 @@ def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity
     else:
         arg, d2 = nearest(data, centres, valid, bandwidth, scaled=not scalar)
     inside = jnp.sqrt(d2) <= bandwidth if scalar else d2 <= 1.0
-    labels = jnp.where(jnp.asarray(cluster_all) | inside, arg, -1)
+    # No cluster at all (no seed had data in reach, or bad traced values): every label -1.
+    labels = jnp.where(jnp.isfinite(d2) & (jnp.asarray(cluster_all) | inside), arg, -1)
     n_iter = jnp.maximum(jnp.max(res.n_iter) - 1, 0)
     return Clusters(centres, valid, labels, n_clusters, n_clusters > capacity, inten, n_iter)
