@@ -35,3 +35,26 @@ def x64():
     """Run one test with float64 enabled (the rest of the suite keeps the default)."""
     with jax.enable_x64(True):
         yield
+
+
+# Every XLA:CPU executable maps ~3 memory regions per kernel (a find_modes program:
+# ~240 maps), and jax keeps every executable alive in its caches. One test worker
+# compiles thousands of programs, and past the kernel's vm.max_map_count (65,530 by
+# default) the next compile segfaults inside XLA (seen in CI as "worker crashed").
+# So the caches are dropped when a worker's map count nears the limit.
+_MAPS = "/proc/self/maps"
+_MAP_BUDGET = 30_000
+
+
+def _map_count():
+    try:
+        with open(_MAPS, "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:  # not Linux: no such limit to guard
+        return 0
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    if _map_count() > _MAP_BUDGET:
+        jax.clear_caches()
