@@ -9,7 +9,6 @@ traceback. JAX is imported only once there is work to do, so ``--help`` is quick
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import math
 import os
@@ -18,7 +17,8 @@ import tempfile
 import threading
 import time
 import warnings
-from typing import NamedTuple
+
+from ._table import TableError, count, labelled_lines, read_csv
 
 __all__ = ["main"]
 
@@ -173,10 +173,6 @@ class _Progress:
 # ---------------------------------------------------------------------------- segment
 
 
-def _count(n, noun):
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _check_writable(path, what):
     """Fail now, before any work, if ``path`` cannot be written: its folder missing,
     not a folder, or not writable (tried with a temporary file: permission bits do
@@ -262,7 +258,7 @@ def _segment(args):
                 kernel=args.kernel or "flat",
             )
             out, labels = res.quantized, res.labels
-            summary = f"{_count(len(res.palette), 'colour')} (bandwidth {res.bandwidth:.4g})"
+            summary = f"{count(len(res.palette), 'colour')} (bandwidth {res.bandwidth:.4g})"
         else:
             seg = image.segment(
                 img,
@@ -281,7 +277,7 @@ def _segment(args):
                 out = painted if img.ndim == 3 else painted[:, :, 0]
                 if img.ndim == 3 and img.shape[2] == 4:
                     out = np.dstack([out, img[:, :, 3]])
-            summary = _count(seg.n_regions, "region")
+            summary = count(seg.n_regions, "region")
         bar.update(1, 1, "writing")
         try:
             image.save_image(args.output, out)
@@ -297,9 +293,6 @@ def _segment(args):
 # ---------------------------------------------------------------------------- cluster
 
 
-_DELIMITERS = (",", ";", "\t", "|", " ")
-
-
 def _delimiter(text):
     """``--delimiter``: one character (``\\t`` or ``tab`` for a tab)."""
     text = {"\\t": "\t", "tab": "\t", "space": " "}.get(text, text)
@@ -313,125 +306,15 @@ def _delimiter(text):
 _delimiter.__name__ = "delimiter"
 
 
-class _Table(NamedTuple):
-    """A parsed CSV file: its physical ``lines`` (line endings kept), its records as
-    ``(first line, last line, fields)`` (1-based, blank records included), the index
-    of the header record or ``None``, the indices of the data records and their values."""
-
-    lines: list
-    records: list
-    header: int | None
-    rows: list
-    values: list
-
-
-def _records(lines, delimiter):
-    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=delimiter == " ")
-    out, last = [], 0
-    for fields in reader:
-        out.append((last + 1, reader.line_num, fields))
-        last = reader.line_num
-    return out
-
-
-def _numbers(fields):
-    try:
-        return [float(c) for c in fields]
-    except ValueError:
-        return None
-
-
-def _parse(lines, delimiter):
-    """``(_Table, None)``, or ``(None, (line, message))`` for the first problem."""
-    records = _records(lines, delimiter)
-    filled = [i for i, (_, _, f) in enumerate(records) if any(c.strip() for c in f)]
-    if not filled:
-        return None, (None, "no data")
-    header = None
-    first = records[filled[0]]
-    if all(_numbers([c]) is None for c in first[2]):  # no field a number: a header
-        header, filled = filled[0], filled[1:]
-        if not filled:
-            return None, (first[0], "a header but no data rows")
-    width = len(records[filled[0]][2])
-    values = []
-    for i in filled:
-        line, _, fields = records[i]
-        vals = _numbers(fields)
-        if vals is None:
-            return None, (line, f"not all numbers: {delimiter.join(fields)!r}")
-        if len(vals) != width:
-            return None, (line, f"{_count(len(vals), 'field')}, expected {width} (as line {records[filled[0]][0]})")
-        for text, v in zip(fields, vals, strict=True):
-            if not math.isfinite(v):
-                return None, (line, f"{text.strip()!r} is not a finite number")
-        values.append(vals)
-    if header is not None and len(records[header][2]) != width:
-        return None, (records[header][0], f"the header has {_count(len(records[header][2]), 'field')} but the data rows {width}")
-    return _Table(lines, records, header, filled, values), None
-
-
-def _read_csv(path, delimiter):
-    """The CSV file at ``path`` as a :class:`_Table` of finite numbers, or a one-line
-    failure that names the line, and the delimiter to use when another one parses."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            lines = list(f)
-        table, problem = _parse(lines, delimiter)
-    except FileNotFoundError:
-        raise _Fail(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise _Fail(f"{path}: is a folder, not a CSV file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _Fail(f"cannot read {path}: {exc}") from None
-    if problem is None:
-        return table
-    line, message = problem
-    where = f"{path}, line {line}" if line is not None else path
-    if line is not None:
-        for other in _DELIMITERS:
-            if other == delimiter:
-                continue
-            try:
-                alt, bad = _parse(lines, other)
-            except csv.Error:
-                continue
-            if bad is None and len(alt.values[0]) > 1:
-                hint = f"the file parses with the delimiter {other!r}: use --delimiter {other!r}" + (
-                    " (a tab)" if other == "\t" else ""
-                )
-                filled = [(n, f) for n, _, f in _records(lines, delimiter) if any(c.strip() for c in f)]
-                if all(len(f) == 1 for _, f in filled):
-                    raise _Fail(
-                        f"{path}: with the delimiter {delimiter!r} every line is one field "
-                        f"(line {filled[0][0]}: {filled[0][1][0]!r}); {hint}"
-                    )
-                raise _Fail(f"{where}: {message}; {hint}")
-    raise _Fail(f"{where}: {message}")
-
-
-def _labelled_lines(table, labels, delimiter):
-    """The input lines, each record unchanged with ``delimiter`` and its label
-    appended ('label' on the header), blank lines as they were."""
-    label_of = dict(zip(table.rows, (str(int(v)) for v in labels), strict=True))
-    if table.header is not None:
-        label_of[table.header] = "label"
-    out = []
-    for i, (first, last, _) in enumerate(table.records):
-        text = "".join(table.lines[first - 1:last])
-        if i in label_of:
-            body = text.rstrip("\r\n")
-            text = body + delimiter + label_of[i] + text[len(body):]
-        out.append(text)
-    return "".join(out)
-
-
 def _cluster(args):
     import numpy as np
 
     if args.output is not None:
         _check_writable(args.output, "-o/--output")
-    table = _read_csv(args.input, args.delimiter)
+    try:
+        table = read_csv(args.input, args.delimiter)
+    except TableError as exc:
+        raise _Fail(str(exc)) from None
     X = np.asarray(table.values, np.float64)
     header = None if table.header is None else [c.strip() for c in table.records[table.header][2]]
     from . import cluster
@@ -455,12 +338,12 @@ def _cluster(args):
     if args.output is not None:
         try:
             with open(args.output, "w", newline="", encoding="utf-8") as f:
-                f.write(_labelled_lines(table, labels, args.delimiter))
+                f.write(labelled_lines(table, labels, args.delimiter))
         except OSError as exc:
             raise _Fail(f"cannot write {args.output}: {exc}") from None
     names = header or [f"x{j}" for j in range(X.shape[1])]
     counts = np.bincount(labels[labels >= 0], minlength=len(centres))
-    print(f"{_count(len(X), 'point')}, {_count(len(centres), 'cluster')}, bandwidth {float(np.max(bandwidth)):.6g}")
+    print(f"{count(len(X), 'point')}, {count(len(centres), 'cluster')}, bandwidth {float(np.max(bandwidth)):.6g}")
     print("label," + ",".join(names) + ",size")
     for k, c in enumerate(centres):
         print(f"{k}," + ",".join(f"{v:.6g}" for v in c) + f",{counts[k]}")
