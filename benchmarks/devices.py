@@ -68,7 +68,7 @@ def _timed(fn, repeat=3):
     return best
 
 
-def measure(n_devices: int, n: int = 20_000, seeds: int = 4_000, d: int = 3, repeat: int = 3) -> list[dict]:
+def measure(n_devices: int, n: int = 10_000, seeds: int = 2_000, d: int = 3, repeat: int = 2) -> list[dict]:
     """Rows ``{workload, layout, devices, seconds, speedup, collectives}`` for find_modes
     (flat and gaussian) and log_kde, one device against ``n_devices``: seeds split,
     data split."""
@@ -96,14 +96,17 @@ def measure(n_devices: int, n: int = 20_000, seeds: int = 4_000, d: int = 3, rep
     rows = []
     for name, fn in work.items():
         one = _timed(lambda fn=fn: fn().block_until_ready(), repeat)
-        rows.append(dict(workload=name, layout="1 device", devices=1, seconds=one, speedup=1.0, collectives=None))
+        mem = _compiled_find_modes(x, data, name, None, None)[1] if name.startswith("find_modes") else None
+        rows.append(dict(workload=name, layout="1 device", devices=1, seconds=one, speedup=1.0, collectives=None,
+                         memory=mem))
         for layout, axes in (("seeds split", None), ("data split", "x")):
             secs = _timed(lambda fn=fn, axes=axes: fn(mesh=mesh, data_axes=axes).block_until_ready(), repeat)
-            count = None
+            count = mem = None
             if name.startswith("find_modes"):
-                count = collectives(_compiled_find_modes(x, data, name, mesh, axes))
+                text, mem = _compiled_find_modes(x, data, name, mesh, axes)
+                count = collectives(text)
             rows.append(dict(workload=name, layout=layout, devices=n_devices, seconds=secs, speedup=one / secs,
-                             collectives=count))
+                             collectives=count, memory=mem))
         if name.startswith("find_modes"):
             # What a user got before mesh=: jit with the seeds' NamedSharding, the loop
             # partitioned by XLA (it re-sorts all seeds every step).
@@ -114,45 +117,68 @@ def measure(n_devices: int, n: int = 20_000, seeds: int = 4_000, d: int = 3, rep
             kernel, h = ("flat", 1.5) if "flat" in name else ("gaussian", 0.8)
             jitted = jax.jit(lambda s, y, kernel=kernel, h=h: jaxshift.find_modes(s, y, bandwidth=h, kernel=kernel).modes)
             secs = _timed(lambda jitted=jitted, xs=xs, ys=ys: jitted(xs, ys).block_until_ready(), repeat)
+            compiled = jitted.lower(xs, ys).compile()
             rows.append(dict(workload=name, layout="jit, seeds' NamedSharding (no mesh=)", devices=n_devices,
-                             seconds=secs, speedup=one / secs,
-                             collectives=collectives(jitted.lower(xs, ys).compile().as_text())))
+                             seconds=secs, speedup=one / secs, collectives=collectives(compiled.as_text()),
+                             memory=_memory(compiled)))
     return rows
 
 
-def _compiled_find_modes(x, data, name, mesh, axes) -> str:
+def _memory(compiled) -> int | None:
+    """Bytes one device holds for a compiled program: arguments, outputs and temporaries
+    (XLA's memory analysis of the per-device program)."""
+    try:
+        m = compiled.memory_analysis()
+        return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes)
+    except Exception:  # not every backend reports it
+        return None
+
+
+def _compiled_find_modes(x, data, name, mesh, axes):
+    """``(HLO text, bytes per device)`` of find_modes compiled for a layout."""
     import jax
 
     import jaxshift
 
     kernel, h = ("flat", 1.5) if "flat" in name else ("gaussian", 0.8)
     fn = jax.jit(lambda s, y: jaxshift.find_modes(s, y, bandwidth=h, kernel=kernel, mesh=mesh, data_axes=axes).modes)
-    return fn.lower(x, data).compile().as_text()
+    compiled = fn.lower(x, data).compile()
+    return compiled.as_text(), _memory(compiled)
 
 
 def memory_per_device(n: int, m: int, d: int, devices: int, *, data_split: bool, itemsize: int = 4,
                       query_block: int = 256, data_block: int = 2048) -> int:
-    """Bytes each device holds for the driver, from the layout (``docs/scaling.md``): its
-    data (points, their blocked copies, weights: about ``3 n_dev d + 2 n_dev``), its seeds'
-    state (about ``4 m_dev d + 8 m_dev``) and one block pair (``query_block * data_block``)."""
+    """Bytes one device holds for the driver, the model of ``docs/scaling.md``: its data
+    (the points, their blocked, centred and scaled copies, weights, ids: ``4 n_dev d +
+    4 n_dev``), its seeds' state and step (``6 m_dev d + 8 m_dev``) and a few block-pair
+    arrays (``3 query_block * data_block``), ``n_dev = ceil(n / D)`` when the data are
+    split, ``m_dev = ceil(m / D)`` when the seeds are."""
     n_dev = -(-n // devices) if data_split else n
     m_dev = m if data_split else -(-m // devices)
-    return itemsize * (3 * n_dev * d + 2 * n_dev + 4 * m_dev * d + 8 * m_dev + 2 * query_block * data_block)
+    return itemsize * (4 * n_dev * d + 4 * n_dev + 6 * m_dev * d + 8 * m_dev + 3 * query_block * data_block)
 
 
 def main(n_devices: int, quick: bool = False) -> list[dict]:
     """Print the table and return its rows."""
     import jax
 
-    n, seeds = (3_000, 600) if quick else (20_000, 4_000)
-    rows = measure(n_devices, n=n, seeds=seeds, repeat=1 if quick else 3)
+    n, seeds = (3_000, 600) if quick else (10_000, 2_000)
+    rows = measure(n_devices, n=n, seeds=seeds, repeat=1 if quick else 2)
     print(f"\n## Devices: 1 -> {n_devices} ({jax.devices()[0].platform}; n={n:,}, seeds={seeds:,}, d=3, float32)\n")
-    print("| workload | layout | devices | seconds | speed-up | collectives per driver iteration |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | layout | devices | seconds | speed-up | collectives per driver iteration "
+          "| MiB per device (XLA; model) |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         c = r["collectives"]
         ctext = "" if c is None else f"{c['per_iteration']} (whole program: {c['total']})"
-        print(f"| {r['workload']} | {r['layout']} | {r['devices']} | {r['seconds']:.3f} | {r['speedup']:.2f}x | {ctext} |")
+        mtext = ""
+        if r.get("memory") is not None:
+            split = r["layout"] == "data split"
+            model = memory_per_device(n, seeds, 3, r["devices"], data_split=split)
+            mtext = f"{r['memory'] / 2**20:.2f}; {model / 2**20:.2f}" if "jit" not in r["layout"] else \
+                f"{r['memory'] / 2**20:.2f}"
+        print(f"| {r['workload']} | {r['layout']} | {r['devices']} | {r['seconds']:.3f} | {r['speedup']:.2f}x "
+              f"| {ctext} | {mtext} |")
     if jax.devices()[0].platform == "cpu":
         print(f"\nVirtual CPU devices share this machine's cores: the speed-up is bounded by the core count, "
               f"not by {n_devices}; it shows how well the work splits, not what {n_devices} accelerators give.")
