@@ -844,6 +844,8 @@ def parse_args(argv=None):
     p.add_argument("--repeat", type=int, help="calls to take the best of (default 3, --quick 2)")
     p.add_argument("--c-limit", default=C_LIMIT_TOOL, metavar="TOOL", help="the C-limit tool (default %(default)s)")
     p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--devices", type=int, metavar="N",
+                   help="only the speed-up from 1 to N devices (benchmarks/devices.py; on CPU, N virtual devices)")
     args = p.parse_args(argv)
     names = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     unknown = sorted(set(names or ()) - set(WORKLOADS))
@@ -857,8 +859,26 @@ def parse_args(argv=None):
     return args
 
 
+def run_devices(n, quick, json_path):
+    """``benchmarks/devices.py`` in a child process: the device count is fixed when JAX
+    starts, so on CPU the child gets ``--xla_force_host_platform_device_count=N``."""
+    env = dict(os.environ)
+    flags = env.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "devices.py"), "--devices", str(n)]
+    cmd += ["--quick"] if quick else []
+    cmd += ["--json", json_path] if json_path else []
+    info = machine_info()
+    print(f"{info['cpu']}, {info['cores']} cores; jax {info['jax']}")
+    raise SystemExit(subprocess.run(cmd, env=env).returncode)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.devices:
+        run_devices(args.devices, args.quick, args.json)
     if args.memory_child:
         n, kernel, op = args.memory_child
         memory_child(int(n), kernel, op)

@@ -12,6 +12,8 @@ Core (pure, traceable; ``jit``, ``vmap`` and ``grad`` compose with all of it):
 - :func:`trajectory`: fixed-step ``lax.scan`` paths (reverse-differentiable).
 - :func:`grid_modes`: grid mean shift (MeanShift++ and a refinement), linear in the data.
 - :mod:`jaxshift.kernels`: :class:`Kernel`, :func:`get_kernel`, :func:`shadow`.
+- ``mesh=`` / ``data_axes=`` on the core functions: the same functions under
+  ``shard_map``, queries and/or data split over a device mesh (``docs/scaling.md``).
 - :mod:`jaxshift.bandwidth`: Scott and Silverman rules, the differentiable
   leave-one-out likelihood and LSCV objectives, gradient-based :func:`~jaxshift.bandwidth.select`,
   the improved Sheather-Jones plug-in :func:`~jaxshift.bandwidth.isj`.
@@ -45,6 +47,8 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
     _sample              sample: a data point by weight plus kernel noise (radial laws per kernel)
     _meanshift           the step, the while_loop driver (implicit gradients), the scan trajectory
     bandwidth            rules of thumb, cross-validation objectives, select, resolve
+    _crossval            the leave-one-out and LSCV objectives, on one device or split over a mesh
+    _rules               the objectives' argument checks and the rules of thumb as traceable functions
     _isj                 the improved Sheather-Jones bandwidth (1-D, binned, DCT)
     _linbin              linear binning of weighted points onto a regular grid
     _newton              a compiled modified-Newton minimiser (bandwidth.select)
@@ -52,6 +56,7 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
     _neighbours          nearest centre and k-th nearest neighbour, blocked in the GEMM form, exact distances
     _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data,
                          geometry-aware (Morton-sorted blocks with centres and boxes, pruning)
+    _shard               many devices: mesh checks, padding, shard_map, psum/pmax combination of partial sums
     _scaling             points in bandwidth units: 1 / h, or whitened by a bandwidth matrix's Cholesky factor
     _rows                distinct rows by integer keys (pixel colours, repeated points, grid bins)
     kernels              kernel profiles, shadows, the name registry

@@ -6,9 +6,10 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
-from . import _validate
+from . import _shard, _validate
 from ._logdensity import log_density, log_normaliser
 from ._pairwise import kernel_sums
 from .bandwidth import _resolve_for
@@ -17,15 +18,33 @@ from .kernels import Kernel, get_kernel
 __all__ = ["kde", "log_kde"]
 
 
-@functools.partial(jax.jit, static_argnames=("kernel", "log", "algorithm", "query_block", "data_block"))
-def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_block=None, data_block=None):
+_STATIC = ("kernel", "log", "algorithm", "query_block", "data_block", "mesh", "data_axes")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_block=None, data_block=None,
+         mesh=None, data_axes=()):
+    if mesh is not None:
+        # The same function under shard_map: queries split over the other axes, data
+        # over data_axes (both padded: copies of the last query, zero-weight points).
+        qa, da, nq, nd = _shard.layout(mesh, data_axes)
+        qs, ds = _shard.spec(qa), _shard.spec(da)
+
+        def local(x, y, w, h):
+            return _kde(x, y, h, w, kernel=kernel, log=log, algorithm=algorithm, query_block=query_block,
+                        data_block=data_block, data_axes=da)
+
+        out = _shard.run(local, mesh, (qs, ds, ds, P()), qs, _shard.pad_rows(x, nq), _shard.pad_rows(data, nd),
+                         _shard.pad_rows(weights, nd, fill=0), bandwidth)
+        return _shard.cut(out, x.shape[0], mesh)
     sums = kernel_sums(
         x, data, weights, bandwidth, kernel,
-        with_mean=False, algorithm=algorithm, query_block=query_block, data_block=data_block,
+        with_mean=False, algorithm=algorithm, query_block=query_block, data_block=data_block, data_axes=data_axes,
     )
-    log_c = log_normaliser(x.shape[1], bandwidth, jnp.log(jnp.sum(weights)), kernel) + sums.log_scale
+    total = _shard.psum(jnp.sum(weights), data_axes)
+    log_c = log_normaliser(x.shape[1], bandwidth, jnp.log(total), kernel) + sums.log_scale
     # Bad traced values (what a concrete call rejects) give NaN, never a plausible number.
-    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(x)
+    good = _validate.values_ok(data, bandwidth, weights, axes=data_axes) & _validate.finite_rows(x)
     if log:
         return jnp.where(good, log_density(log_c, sums.s), jnp.nan)
     # exp(log_c) * s rather than exp(log f): no NaN gradient where a compact kernel is 0;
@@ -34,15 +53,17 @@ def _kde(x, data, bandwidth, weights, *, kernel, log, algorithm="auto", query_bl
     return jnp.where(good, c * sums.s, jnp.nan)
 
 
-def _public(x, data, bandwidth, kernel, weights, log, algorithm, query_block, data_block):
+def _public(x, data, bandwidth, kernel, weights, log, algorithm, query_block, data_block, mesh, data_axes):
     k = get_kernel(kernel)
     query_block, data_block = _validate.block_sizes(query_block, data_block)
     _validate.algorithm(algorithm)
+    mesh, data_axes = _shard.check(mesh, data_axes)
     bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=k)
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
     out = _kde(
         x, data, bandwidth, weights,
-        kernel=k, log=log, algorithm=algorithm, query_block=query_block, data_block=data_block,
+        kernel=k, log=log, algorithm=algorithm, query_block=query_block, data_block=data_block, mesh=mesh,
+        data_axes=data_axes,
     )
     return out[0] if single else out
 
@@ -57,6 +78,8 @@ def kde(
     algorithm: str = "auto",
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> jax.Array:
     r"""Kernel density estimate of ``data`` evaluated at ``x``.
 
@@ -93,6 +116,21 @@ def kde(
             :func:`jaxshift._pairwise.choose_algorithm`).
         query_block: queries per block (static; default 256 dense, 64 pruned).
         data_block: data points per block (static; default 2048 dense, 256 pruned).
+        mesh: a :class:`jax.sharding.Mesh` to spread the work over (static; see
+            ``docs/scaling.md``). The queries are split over the mesh axes not named
+            in ``data_axes``, the data over ``data_axes``; uneven sizes are padded
+            (copies of the last query, zero-weight copies of the last point), never
+            dropped. The same function runs on every device under
+            :func:`jax.shard_map`; the result equals the single-device one to
+            rounding and is sharded as the queries. ``None``: one device (or
+            whatever the caller's ``jit`` does with sharded inputs).
+        data_axes: mesh axis name or names the data are split over (default none:
+            every device holds all the data). Per-query partial sums are combined
+            by one ``psum`` (for a kernel of infinite support, one ``pmax`` of the
+            streaming log-sum-exp scales first, then a rescale). Without ``mesh``
+            the call must be inside the caller's ``jax.shard_map``: ``data`` and
+            ``weights`` are then this device's slice of data split over these
+            axes, and every device of the group must hold the same queries.
 
     Returns:
         ``[]`` for one query, ``[m]`` for a batch: the density, in the float dtype
@@ -104,6 +142,7 @@ def kde(
     Raises:
         ValueError: for bad shapes, empty data, non-finite values, a non-positive
             bandwidth, a bandwidth matrix that is not symmetric positive definite,
+            a ``mesh`` that is not a mesh or lacks an axis of ``data_axes``,
             or bad weights (value checks only on concrete inputs; under
             ``jit`` traced bad values give NaN).
 
@@ -116,7 +155,7 @@ def kde(
         Silverman (1986), *Density Estimation for Statistics and Data Analysis*.
         scikit-learn ``KernelDensity``; ``jax.scipy.stats.gaussian_kde``.
     """
-    return _public(x, data, bandwidth, kernel, weights, False, algorithm, query_block, data_block)
+    return _public(x, data, bandwidth, kernel, weights, False, algorithm, query_block, data_block, mesh, data_axes)
 
 
 def log_kde(
@@ -129,6 +168,8 @@ def log_kde(
     algorithm: str = "auto",
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> jax.Array:
     """Log of :func:`kde`, computed stably (a streaming log-sum-exp).
 
@@ -155,4 +196,4 @@ def log_kde(
         >>> float(log_kde(jnp.array([100.0]), jnp.zeros((1, 1)), bandwidth=1.0))
         -5000.918...
     """
-    return _public(x, data, bandwidth, kernel, weights, True, algorithm, query_block, data_block)
+    return _public(x, data, bandwidth, kernel, weights, True, algorithm, query_block, data_block, mesh, data_axes)

@@ -8,9 +8,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
-from . import _pairwise, _validate
+from . import _pairwise, _shard, _validate
 from .bandwidth import _resolve_for
 from .kernels import Kernel, get_kernel, shadow
 
@@ -74,17 +75,18 @@ def _plan(data, weights, m, *, kernel, algorithm, query_block, data_block) -> _P
     return _Plan(_pairwise.plan_data(data, weights.astype(data.dtype), data_block=db, pruned=pruned), qb, pruned)
 
 
-def _step(x, plan: _Plan, bandwidth, *, kernel, active=None):
+def _step(x, plan: _Plan, bandwidth, *, kernel, active=None, data_axes=()):
     """One mean-shift step for ``x`` ``[m, d]``: ``(new [m, d], weight [m], pairs [])``.
 
     ``weight`` is the total kernel weight at ``x`` up to a positive per-point factor
     (exactly the total for compact kernels: for the flat kernel, the weight of the
     points within one bandwidth); 0 where no data is within the kernel's support, and
-    such a point stays where it is, as in scikit-learn.
+    such a point stays where it is, as in scikit-learn. ``data_axes``: the plan holds
+    this device's slice of data split over these mesh axes (inside ``shard_map``).
     """
     sums = _pairwise.sums_against(
         x, plan.data, bandwidth, kernel, with_mean=True, active=active,
-        query_block=plan.query_block, pruned=plan.pruned,
+        query_block=plan.query_block, pruned=plan.pruned, data_axes=data_axes,
     )
     ok = sums.s > 0
     # The weighted sum, then one division: on integer data exactly NumPy's mean. XLA on
@@ -95,16 +97,45 @@ def _step(x, plan: _Plan, bandwidth, *, kernel, active=None):
     return jnp.where(ok[:, None], total / denom, x), jnp.where(ok, sums.s, 0.0), sums.pairs
 
 
-_STATIC = ("kernel", "algorithm", "query_block", "data_block")
+_STATIC = ("kernel", "algorithm", "query_block", "data_block", "mesh", "data_axes")
+
+
+def _spread(local, mesh, data_axes, queries, data, weights, rest, out_specs, per_query=()):
+    """``local(queries, data, weights, pad, *per_query, *rest)`` under ``shard_map`` over
+    ``mesh``: queries (and the ``per_query`` arrays) split over the axes not in
+    ``data_axes`` (padded with copies of the last row, marked ``pad`` [m] bool), data
+    and weights over ``data_axes`` (padded at weight 0), ``rest`` replicated.
+    ``out_specs`` maps the query spec to the output specs; the padded query rows are
+    the caller's to cut."""
+    qa, da, nq, nd = _shard.layout(mesh, data_axes)
+    m = queries.shape[0]
+    xp = _shard.pad_rows(queries, nq)
+    pad = jnp.arange(xp.shape[0]) >= m
+    extra = tuple(_shard.pad_rows(a, nq) for a in per_query)
+    yp = _shard.pad_rows(data, nd)
+    wp = _shard.pad_rows(weights, nd, fill=0)
+    qs, ds = _shard.spec(qa), _shard.spec(da)
+    in_specs = (qs, ds, ds, qs) + (qs,) * len(extra) + (P(),) * len(rest)
+    return _shard.run(local, mesh, in_specs, out_specs(qs), xp, yp, wp, pad, *extra, *rest)
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block=None, data_block=None):
-    """:func:`shift` on validated arrays: the plan for ``data``, then one :func:`_step`."""
+def _shift(x, data, bandwidth, weights, *, kernel, algorithm="auto", query_block=None, data_block=None,
+           mesh=None, data_axes=()):
+    """:func:`shift` on validated arrays: the plan for ``data``, then one :func:`_step`
+    (under ``shard_map`` over ``mesh`` when given)."""
+    if mesh is not None:
+        def local(x, y, w, pad, h):
+            return _shift(x, y, h, w, kernel=kernel, algorithm=algorithm, query_block=query_block,
+                          data_block=data_block, data_axes=data_axes)
+
+        out = _spread(local, mesh, data_axes, x, data, weights, (bandwidth,), lambda qs: qs)
+        return _shard.cut(out, x.shape[0], mesh)
     plan = _plan(data, weights, x.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block,
                  data_block=data_block)
-    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(x)
-    return jnp.where(good[:, None], _step(x, plan, bandwidth, kernel=kernel)[0], jnp.nan)
+    good = _validate.values_ok(data, bandwidth, weights, axes=data_axes) & _validate.finite_rows(x)
+    new = _step(x, plan, bandwidth, kernel=kernel, data_axes=data_axes)[0]
+    return jnp.where(good[:, None], new, jnp.nan)
 
 
 def default_tol(bandwidth):
@@ -163,7 +194,7 @@ def _duplicates(x, active):
 
 
 def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel, algorithm="auto",
-          query_block=None, data_block=None) -> Climb:
+          query_block=None, data_block=None, data_axes=()) -> Climb:
     """The one mean-shift driver: every seed at once, in a ``lax.while_loop``.
 
     A seed stops after the update that moved it by at most ``tol`` (converged), when
@@ -176,6 +207,13 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
     they met). With every point a seed, thousands of seeds collapse to a few hundred
     within a few steps. ``frozen`` ``[m]`` bool marks seeds that never move (padding).
     Not differentiable (see :func:`_find_modes` for the implicit derivative).
+
+    Inside ``shard_map`` it runs on this device's seeds; with ``data_axes`` on this
+    device's slice of the data, the step's partial sums combined over those axes (one
+    ``psum``, and a ``pmax`` for kernels of infinite support: the only collectives of
+    an iteration). The seeds' bookkeeping (stopped, merged) stays on the device: every
+    device of a data group holds the same seeds and, after the ``psum``, the same
+    steps, so their loops agree without a collective. ``pairs`` is this device's.
     """
     m = seeds.shape[0]
     plan = _plan(data, weights, m, kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block)
@@ -190,7 +228,7 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
         active = ~state["stopped"] & (state["rep"] == idx)
         dup, rep = _duplicates(x, active)
         active = active & ~dup
-        new, weight, pairs = _step(x, plan, bandwidth, kernel=kernel, active=active)
+        new, weight, pairs = _step(x, plan, bandwidth, kernel=kernel, active=active, data_axes=data_axes)
         ok = weight > 0
         done = _within_tol(new - x, tol, x)
         return dict(
@@ -205,12 +243,17 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
             pairs=state["pairs"] + pairs,
         )
 
-    init = dict(
+    # Inside shard_map the state varies over the mesh axes its inputs do, save the
+    # data's (the step's psum makes it the same on every device of them); the pair
+    # count is this device's.
+    like = (seeds, data, bandwidth, weights, max_iter, tol, frozen)
+    init = _shard.vary(dict(
         x=seeds, prev=seeds, n_iter=jnp.zeros((m,), jnp.int32), weight=jnp.zeros((m,), dtype),
         converged=jnp.zeros((m,), bool),
         stopped=jnp.zeros((m,), bool) if frozen is None else jnp.asarray(frozen, bool),
-        rep=idx, it=jnp.asarray(0, jnp.int32), pairs=jnp.zeros((), dtype),
-    )
+        rep=idx, it=jnp.asarray(0, jnp.int32),
+    ), like, but=data_axes)
+    init["pairs"] = _shard.vary(jnp.zeros((), dtype), like)
     out = lax.while_loop(cond, body, init)
     # A merged seed follows a chain of representatives to one that kept moving.
     root = lax.while_loop(lambda r: jnp.any(r[r] != r), lambda r: r[r], out["rep"])
@@ -220,8 +263,8 @@ def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel
     )
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6, 7))
-def _at_fixed_point(modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6, 7, 8))
+def _at_fixed_point(modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block, data_axes=()):
     """The identity on converged ``modes``, with the implicit derivative of the fixed point.
 
     A mode satisfies ``x* = m(x*; data, h, w)``, so
@@ -243,16 +286,16 @@ def _at_fixed_point(modes, data, bandwidth, weights, kernel, algorithm, query_bl
 
 
 @_at_fixed_point.defjvp
-def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tangents):
+def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, data_axes, primals, tangents):
     x, data, bandwidth, weights = primals
     _, ddata, dh, dw = tangents
     m, d = x.shape
     # The identity on values; differentiated, the modes' own tangent (this rule again).
-    x = _at_fixed_point(x, data, bandwidth, weights, kernel, algorithm, query_block, data_block)
+    x = _at_fixed_point(x, data, bandwidth, weights, kernel, algorithm, query_block, data_block, data_axes)
 
     def step(y, dd, hh, ww):
         return _shift(y, dd, hh, ww, kernel=kernel, algorithm=algorithm, query_block=query_block,
-                      data_block=data_block)
+                      data_block=data_block, data_axes=data_axes)
 
     eye = jnp.eye(d, dtype=x.dtype)
     cols = jax.vmap(
@@ -268,31 +311,57 @@ def _at_fixed_point_jvp(kernel, algorithm, query_block, data_block, primals, tan
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, *, kernel, algorithm, query_block, data_block):
+def _find_modes(seeds, data, bandwidth, weights, max_iter, tol, pad=None, *, kernel, algorithm, query_block,
+                data_block, mesh=None, data_axes=()):
+    """:func:`find_modes` on validated arrays: ``(Modes, pairs)``. ``pad`` ``[m]`` bool:
+    seeds that never move (padding); with ``mesh``, the same under ``shard_map``."""
+    if mesh is not None:
+        everything = tuple(mesh.axis_names)
+
+        def local(s, y, w, pad, h, it, tl):
+            res, pairs = _find_modes(s, y, h, w, it, tl, pad, kernel=kernel, algorithm=algorithm,
+                                     query_block=query_block, data_block=data_block, data_axes=data_axes)
+            return res, lax.psum(pairs, everything)
+
+        m = seeds.shape[0]
+        res, pairs = _spread(local, mesh, data_axes, seeds, data, weights, (bandwidth, max_iter, tol),
+                             lambda qs: (Modes(qs, qs, qs), P()))
+        return Modes(*(_shard.cut(a, m, mesh) for a in res)), pairs
     # The loop sees no tangents (it cannot be reverse-differentiated); derivatives of
     # the modes come from the implicit function theorem at the fixed point instead.
     seeds0, data0, h0, w0, tol0 = (lax.stop_gradient(a) for a in (seeds, data, bandwidth, weights, tol))
     # Bad traced values (what a concrete call rejects) never move and give NaN modes,
     # never converged: a wrong answer must not look like a mode.
-    good = _validate.values_ok(data0, h0, w0, tol0) & _validate.finite_rows(seeds0)
-    res = climb(seeds0, data0, h0, w0, max_iter, tol0, ~good,
-                kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block)
-    modes = _at_fixed_point(res.modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block)
+    good = _validate.values_ok(data0, h0, w0, tol0, axes=data_axes) & _validate.finite_rows(seeds0)
+    res = climb(seeds0, data0, h0, w0, max_iter, tol0, ~good if pad is None else ~good | pad,
+                kernel=kernel, algorithm=algorithm, query_block=query_block, data_block=data_block,
+                data_axes=data_axes)
+    modes = _at_fixed_point(res.modes, data, bandwidth, weights, kernel, algorithm, query_block, data_block,
+                            data_axes)
     modes = jnp.where(good[:, None], modes, jnp.nan)
     return Modes(modes, res.n_iter, res.converged & good), res.pairs
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC + ("steps",))
-def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, algorithm, query_block, data_block):
+def _trajectory(seeds, data, bandwidth, weights, *, steps, kernel, algorithm, query_block, data_block, mesh=None,
+                data_axes=()):
+    if mesh is not None:
+        def local(s, y, w, pad, h):
+            return _trajectory(s, y, h, w, steps=steps, kernel=kernel, algorithm=algorithm,
+                               query_block=query_block, data_block=data_block, data_axes=data_axes)
+
+        path = _spread(local, mesh, data_axes, seeds, data, weights, (bandwidth,), lambda qs: P(None, *qs))
+        return _shard.cut(path, seeds.shape[0], mesh, axis=1)
     plan = _plan(data, weights, seeds.shape[0], kernel=kernel, algorithm=algorithm, query_block=query_block,
                  data_block=data_block)
 
     def body(x, _):
-        new = _step(x, plan, bandwidth, kernel=kernel)[0]
+        new = _step(x, plan, bandwidth, kernel=kernel, data_axes=data_axes)[0]
         return new, new
 
+    seeds = _shard.vary(seeds, (data, bandwidth, weights), but=data_axes)
     _, path = lax.scan(body, seeds, None, length=steps)
-    good = _validate.values_ok(data, bandwidth, weights) & _validate.finite_rows(seeds)
+    good = _validate.values_ok(data, bandwidth, weights, axes=data_axes) & _validate.finite_rows(seeds)
     return jnp.concatenate([seeds[None], jnp.where(good[None, :, None], path, jnp.nan)], axis=0)
 
 
@@ -306,6 +375,8 @@ def shift(
     algorithm: str = "auto",
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> jax.Array:
     r"""One mean-shift step.
 
@@ -337,6 +408,10 @@ def shift(
             visits the data (see :func:`~jaxshift.kde`); same results to rounding.
         query_block, data_block: block sizes (static; default per algorithm); memory is
             ``O(query_block * data_block)``.
+        mesh, data_axes: spread the work over a device mesh, the points split over the
+            axes not in ``data_axes`` (padded with copies of the last point), the data over
+            ``data_axes`` (padded at weight 0); or, ``data_axes`` alone, the data
+            split inside the caller's ``shard_map``. As :func:`~jaxshift.kde`.
 
     Returns:
         The moved points, same shape as ``x``, in the float dtype of ``x`` and ``data``.
@@ -357,8 +432,10 @@ def shift(
     qb, db = _validate.block_sizes(query_block, data_block)
     _validate.algorithm(algorithm)
     bandwidth = _resolve_for(bandwidth, x, "x", data, weights, kernel=shadow(k))
+    mesh, data_axes = _shard.check(mesh, data_axes)
     x, data, bandwidth, weights, single = _validate.inputs(x, "x", data, bandwidth, weights)
-    out = _shift(x, data, bandwidth, weights, kernel=k, algorithm=algorithm, query_block=qb, data_block=db)
+    out = _shift(x, data, bandwidth, weights, kernel=k, algorithm=algorithm, query_block=qb, data_block=db,
+                 mesh=mesh, data_axes=data_axes)
     return out[0] if single else out
 
 
@@ -374,6 +451,8 @@ def find_modes(
     algorithm: str = "auto",
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> Modes:
     """Run mean shift from every seed at once until each converges.
 
@@ -418,6 +497,10 @@ def find_modes(
             scikit-learn); a vector compares ``|step / tol| <= 1``.
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), as :func:`~jaxshift.kde`.
         query_block, data_block: block sizes (static; default per algorithm).
+        mesh, data_axes: spread the work over a device mesh, the seeds split over the
+            axes not in ``data_axes`` (padded with frozen copies of the last seed), the data over
+            ``data_axes`` (padded at weight 0); or, ``data_axes`` alone, the data
+            split inside the caller's ``shard_map``. As :func:`~jaxshift.kde`.
 
     Returns:
         :class:`Modes` ``(modes, n_iter, converged)``; ``[0, d]`` seeds give empty arrays.
@@ -436,6 +519,7 @@ def find_modes(
     qb, db = _validate.block_sizes(query_block, data_block)
     _validate.algorithm(algorithm)
     bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
+    mesh, data_axes = _shard.check(mesh, data_axes)
     seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     if _validate.is_concrete(max_iter):
         if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
@@ -443,7 +527,7 @@ def find_modes(
     tol = default_tol(bandwidth) if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
     res, _ = _find_modes(
         seeds, data, bandwidth, weights, jnp.asarray(max_iter, jnp.int32), tol,
-        kernel=k, algorithm=algorithm, query_block=qb, data_block=db,
+        kernel=k, algorithm=algorithm, query_block=qb, data_block=db, mesh=mesh, data_axes=data_axes,
     )
     if single:
         return Modes(res.modes[0], res.n_iter[0], res.converged[0])
@@ -461,6 +545,8 @@ def trajectory(
     algorithm: str = "auto",
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> jax.Array:
     """The path of ``steps`` mean-shift steps from each seed (``lax.scan``).
 
@@ -481,6 +567,10 @@ def trajectory(
         weights: ``[n]`` non-negative sample weights.
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), as :func:`~jaxshift.kde`.
         query_block, data_block: block sizes (static; default per algorithm).
+        mesh, data_axes: spread the work over a device mesh, the seeds split over the
+            axes not in ``data_axes`` (padded with copies of the last seed), the data over
+            ``data_axes`` (padded at weight 0); or, ``data_axes`` alone, the data
+            split inside the caller's ``shard_map``. As :func:`~jaxshift.kde`.
 
     Returns:
         ``[steps + 1, m, d]`` (``[steps + 1, d]`` for one seed); entry 0 is the seeds.
@@ -496,7 +586,8 @@ def trajectory(
     _validate.algorithm(algorithm)
     steps = _validate.positive_int(steps, "steps", minimum=0)
     bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
+    mesh, data_axes = _shard.check(mesh, data_axes)
     seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
     path = _trajectory(seeds, data, bandwidth, weights, steps=steps, kernel=k, algorithm=algorithm,
-                       query_block=qb, data_block=db)
+                       query_block=qb, data_block=db, mesh=mesh, data_axes=data_axes)
     return path[:, 0] if single else path

@@ -74,7 +74,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import _validate
+from . import _shard, _validate
 from ._scaling import apply as _apply
 from ._scaling import box_sq as _box_sq
 from ._scaling import eig_bounds as _eig_bounds
@@ -212,14 +212,16 @@ def block_shape(algorithm: str, query_block: int | None, data_block: int | None)
     return query_block or QUERY_BLOCK, data_block or DATA_BLOCK
 
 
-def plan_data(data, weights, *, data_block: int, pruned: bool) -> DataPlan:
+def plan_data(data, weights, *, data_block: int, pruned: bool, ids=None) -> DataPlan:
     """Cut ``data`` ``[n, d]`` (weights ``[n]``) into blocks of ``data_block`` points,
     sorted along a Morton curve when ``pruned``. The order, centres and boxes do not
-    depend on the bandwidth, so a ``vmap`` over bandwidths shares them."""
+    depend on the bandwidth, so a ``vmap`` over bandwidths shares them. ``ids`` ``[n]``
+    int32: each point's index (default ``0 .. n - 1``; a device's slice of a split data
+    set passes its global indices)."""
     data, weights = jnp.asarray(data), jnp.asarray(weights)
     n, d = data.shape
     bn = min(data_block, n)
-    ids = jnp.arange(n, dtype=jnp.int32)
+    ids = jnp.arange(n, dtype=jnp.int32) if ids is None else jnp.asarray(ids, jnp.int32)
     fixed = lax.stop_gradient(data)
     if pruned:
         lo, hi = jnp.min(fixed, axis=0), jnp.max(fixed, axis=0)
@@ -459,17 +461,20 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
         yy = logw - 0.5 * yy
     blocks = (ys, yy, plan.y, plan.w, plan.centre, plan.ids, plan.raw, yymax, logw)
     sc0, inv0 = lax.stop_gradient(sc), lax.stop_gradient(inv)
+    # Inside shard_map, the loops' constant initial sums vary over the mesh axes the
+    # inputs do (what the loop bodies make of them).
+    like = (x, plan, bandwidth, active, ids)
 
     def one(args):
         xq, aq, iq, fq = args
         def init(anchor):
-            return (
+            return _shard.vary((
                 jnp.full((bm,), 0.0 if compact else -jnp.inf, dtype),
                 jnp.zeros((bm,), dtype),
                 jnp.zeros((bm, dm), dtype),
                 anchor,
                 jnp.zeros((), jnp.int32),
-            )
+            ), like)
 
         def run(_):
             # The box of the block's active queries; a non-finite query (traced NaN or
@@ -519,7 +524,7 @@ def _sums(x, plan: DataPlan, bandwidth, active, ids, geo: _Geometry, walk: str):
                 mx = mx - lax.stop_gradient(jnp.maximum(mx - log_wmax, 0.0))
             return (mx, s, t, pairs), anchor
 
-        zero = jnp.zeros((bm, d), dtype)
+        zero = _shard.vary(jnp.zeros((bm, d), dtype), like)
         return lax.cond(jnp.any(aq), run, lambda _: (init(zero)[:3] + init(zero)[4:], zero), None)
 
     (mx, s, t, pairs), anchor = lax.map(one, (xb, ab, ib, fb))
@@ -542,14 +547,22 @@ def _sums_fast_jvp(geo, primals, tangents):
 
 
 def sums_against(x, plan: DataPlan, bandwidth, kernel: Kernel, *, with_mean: bool, active=None,
-                 query_block: int, pruned: bool, exclude_self: bool = False, query_ids=None) -> Sums:
+                 query_block: int, pruned: bool, exclude_self: bool = False, query_ids=None,
+                 data_axes: tuple[str, ...] = ()) -> Sums:
     """:class:`Sums` of ``x`` ``[m, d]`` against a prepared :class:`DataPlan`.
 
     Queries are reordered internally (active first, then along the Morton curve of
     the data's box when ``pruned``) and the results put back in input order.
+
+    ``data_axes`` (inside ``shard_map``): the plan holds this device's slice of data
+    split over these mesh axes, and every device of the group has the same queries;
+    the partial sums are combined (:func:`jaxshift._shard.combine`: one ``psum``, and one
+    ``pmax`` for a kernel of infinite support), and ``t`` is then the sum of the data
+    themselves (``anchor`` 0). ``pairs`` stays this device's count.
     """
     m, d = x.shape
     dtype = x.dtype
+    like = (x, active, bandwidth)  # what the combined sums vary over (inside shard_map)
     if m == 0:
         z = jnp.zeros((0,), dtype)
         return Sums(z, z, jnp.zeros((0, d if with_mean else 0), dtype), jnp.zeros((0, d), dtype),
@@ -577,6 +590,14 @@ def sums_against(x, plan: DataPlan, bandwidth, kernel: Kernel, *, with_mean: boo
     if order is not None:
         back = jnp.zeros((m,), jnp.int32).at[order].set(jnp.arange(m, dtype=jnp.int32))
         log_scale, s, t, anchor = log_scale[back], s[back], t[back], anchor[back]
+    if data_axes:
+        total = t + s[:, None] * anchor if with_mean else t
+        compact = kernel.support != math.inf
+        log_scale, s, t = _shard.combine(log_scale, s, total, data_axes, compact)
+        # Now the same on every device of the data group (as the queries are).
+        anchor = _shard.vary(jnp.zeros(anchor.shape, dtype), like)
+        if compact:  # 0 everywhere
+            log_scale = _shard.vary(jnp.zeros((m,), dtype), like)
     return Sums(log_scale, s, t, anchor, pairs)
 
 
@@ -593,6 +614,9 @@ def kernel_sums(
     data_block: int | None = None,
     exclude_self: bool = False,
     algorithm: str = "auto",
+    query_ids=None,
+    data_ids=None,
+    data_axes: tuple[str, ...] = (),
 ) -> Sums:
     """Blocked kernel sums of ``x`` ``[m, d]`` against ``data`` ``[n, d]``.
 
@@ -616,20 +640,25 @@ def kernel_sums(
             still gets finite logs.
         algorithm: ``"auto"``, ``"dense"`` or ``"pruned"`` (static), see the module
             docstring; both give the same sums up to rounding.
+        query_ids, data_ids: ``[m]``, ``[n]`` int32 indices of the queries and data
+            points (the pairs left out by ``exclude_self`` are those of equal index;
+            default ``0 .. m - 1`` and ``0 .. n - 1``).
+        data_axes: mesh axes the data are split over (inside ``shard_map``; static):
+            see :func:`sums_against`.
 
     Returns:
         :class:`Sums`.
     """
     m, d = x.shape
     n = data.shape[0]
-    if exclude_self and m != n:
+    if exclude_self and m != n and query_ids is None:
         raise ValueError(f"exclude_self=True needs the queries to be the data, got {m} queries and {n} data points")
     algo = choose_algorithm(algorithm, m, n, d, kernel)
     qb, db = block_shape(algo, query_block, data_block)
-    plan = plan_data(data, weights.astype(x.dtype), data_block=db, pruned=algo == "pruned")
+    plan = plan_data(data, weights.astype(x.dtype), data_block=db, pruned=algo == "pruned", ids=data_ids)
     return sums_against(
         x, plan, jnp.asarray(bandwidth), kernel, with_mean=with_mean, active=active, query_block=qb,
-        pruned=algo == "pruned", exclude_self=exclude_self,
+        pruned=algo == "pruned", exclude_self=exclude_self, query_ids=query_ids, data_axes=data_axes,
     )
 
 

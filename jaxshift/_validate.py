@@ -257,7 +257,7 @@ def tolerance(tol, d: int, name: str = "tol"):
     return tol
 
 
-def values_ok(data_, bandwidth_, weights_, tol=None):
+def values_ok(data_, bandwidth_, weights_, tol=None, axes=()):
     """The value checks of :func:`inputs` as one traced ``[]`` bool, for inside ``jit``.
 
     ``False`` where a concrete call would have raised: non-finite data, a bandwidth not
@@ -266,7 +266,8 @@ def values_ok(data_, bandwidth_, weights_, tol=None):
     zero, a ``tol`` negative or non-finite. The core functions turn their whole result
     to NaN then (and :func:`~jaxshift.find_modes` reports nothing converged), so that a
     bad traced value never yields a number that looks right. On concrete, checked
-    inputs it is ``True``.
+    inputs it is ``True``. ``axes``: the mesh axes ``data_`` and ``weights_`` are split
+    over (inside ``shard_map``): the result is that of the whole data set.
     """
     if jnp.ndim(bandwidth_) == 2:
         h = jax.lax.stop_gradient(bandwidth_)
@@ -275,10 +276,16 @@ def values_ok(data_, bandwidth_, weights_, tol=None):
     else:
         ok_h = jnp.all((bandwidth_ > 0) & (bandwidth_ < jnp.inf))
     ok = jnp.all(jnp.isfinite(data_)) & ok_h
-    ok = ok & jnp.all((weights_ >= 0) & (weights_ < jnp.inf)) & (jnp.sum(weights_) > 0)
+    ok = ok & jnp.all((weights_ >= 0) & (weights_ < jnp.inf))
+    total = jax.lax.stop_gradient(jnp.sum(weights_))
     if tol is not None:
         ok = ok & jnp.all((tol >= 0) & (tol < jnp.inf))
-    return ok
+    if axes:
+        # A device's slice of data split over ``axes`` (inside shard_map): the checks
+        # of the whole data set, one psum (a slice may be all zero-weight padding).
+        both = jax.lax.psum(jnp.stack([(~ok).astype(total.dtype), total]), axes)
+        ok, total = both[0] == 0, both[1]
+    return ok & (total > 0)
 
 
 def finite_rows(x):

@@ -43,12 +43,20 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from . import _validate
+from . import _crossval, _shard, _validate
 from ._isj import isj
-from ._logdensity import log_density, log_normaliser, safe_log
 from ._newton import newton
-from ._pairwise import kernel_sums
-from .kernels import GAUSSIAN, Kernel, get_kernel
+from ._rules import (
+    _bandwidth_arg,
+    _check_spread,
+    _data_weights,
+    _full,
+    _scott,
+    _scott_factor,
+    _silverman,
+    _silverman_factor,
+)
+from .kernels import Kernel, get_kernel
 
 __all__ = [
     "METHODS",
@@ -83,93 +91,7 @@ class SelectInfo(NamedTuple):
     converged: jax.Array
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def _data_weights(data, weights, *, min_points=2):
-    """Validated ``[n, d]`` data and ``[n]`` weights as JAX arrays of one float dtype."""
-    data = _validate.data(data)
-    n = data.shape[0]
-    weights = _validate.weights(weights, n)
-    dtype = _validate.float_dtype(data)
-    if weights is None:
-        if n < min_points:
-            raise ValueError(f"data has {n} point(s) (shape {tuple(data.shape)}); need at least {min_points}")
-    elif _validate.is_concrete(weights):
-        k = int(np.sum(np.asarray(weights) > 0))
-        if k < min_points:
-            raise ValueError(f"weights have {k} positive value(s); need at least {min_points}")
-    data = jnp.asarray(data, dtype)
-    weights = jnp.ones((n,), dtype) if weights is None else jnp.asarray(weights, dtype)
-    return data, weights
-
-
-def _check_spread(data, weights):
-    """A feature that is constant over the points of positive weight has no bandwidth."""
-    if _validate.is_concrete(data) and _validate.is_concrete(weights):
-        v = np.asarray(data)[np.asarray(weights) > 0]
-        flat = np.max(v, axis=0) == np.min(v, axis=0)
-        if np.any(flat):
-            k = int(np.argmax(flat))
-            raise ValueError(
-                f"data feature {k} has zero spread (every point has value {v[0, k].item()!r}); no bandwidth fits it"
-            )
-
-
-def _bandwidth_arg(bandwidth, d, dtype):
-    if isinstance(bandwidth, str):
-        raise ValueError(
-            f"bandwidth={bandwidth!r}: give numbers here (the objective is a function of the bandwidth); "
-            "use jaxshift.bandwidth.select to choose one"
-        )
-    return _validate.bandwidth(bandwidth, d, dtype)
-
-
 # --------------------------------------------------------------------------- rules of thumb
-
-
-def _std_neff(data, weights):
-    """Per-feature weighted standard deviation (``np.cov(aweights=w)``, unbiased) and
-    the effective sample size ``1 / sum(p^2)``, ``p = w / sum(w)``."""
-    p = weights / jnp.sum(weights)
-    mean = p @ data
-    dev = data - mean
-    sum_p2 = jnp.sum(p * p)
-    var = (p @ (dev * dev)) / (1.0 - sum_p2)
-    return jnp.sqrt(var), 1.0 / sum_p2
-
-
-def _scott_factor(neff, d):
-    return neff ** (-1.0 / (d + 4))
-
-
-def _silverman_factor(neff, d):
-    return (neff * (d + 2) / 4.0) ** (-1.0 / (d + 4))
-
-
-def _scott(data, weights):
-    std, neff = _std_neff(data, weights)
-    return _scott_factor(neff, data.shape[1]) * std
-
-
-def _silverman(data, weights):
-    std, neff = _std_neff(data, weights)
-    return _silverman_factor(neff, data.shape[1]) * std
-
-
-def _covariance_neff(data, weights):
-    """The weighted data covariance (``np.cov(aweights=w)``, unbiased) ``[d, d]`` and the
-    effective sample size, as scipy ``gaussian_kde`` computes them."""
-    p = weights / jnp.sum(weights)
-    dev = data - p @ data
-    sum_p2 = jnp.sum(p * p)
-    cov = jnp.matmul((dev * p[:, None]).T, dev, precision=jax.lax.Precision.HIGHEST) / (1.0 - sum_p2)
-    return 0.5 * (cov + cov.T), 1.0 / sum_p2
-
-
-def _full(factor, data, weights):
-    cov, neff = _covariance_neff(data, weights)
-    return factor(neff, data.shape[1]) ** 2 * cov
 
 
 def _rule(fn, factor, data, weights, full):
@@ -259,64 +181,18 @@ def silverman(data: ArrayLike, weights: ArrayLike | None = None, *, full: bool =
 # --------------------------------------------------------------------------- objectives
 
 
-def _log_loo_density(data, h, w, kernel, qb, db):
-    """``[n]`` ``log f_{-i}(x_i)``, ``f_{-i} = sum_{j != i} w_j K_h(x_i - x_j) / (W - w_i)``."""
-    d = data.shape[1]
-    sums = kernel_sums(
-        data, data, w, h, kernel, with_mean=False, exclude_self=True, query_block=qb, data_block=db,
-    )
-    rest = jnp.sum(w) - w
-    log_rest = jnp.log(jnp.where(rest > 0, rest, 1.0))
-    return log_density(log_normaliser(d, h, log_rest, kernel) + sums.log_scale, sums.s)
-
-
-def _loo(data, h, w, kernel, qb, db):
-    logf = _log_loo_density(data, h, w, kernel, qb, db)
-    # A zero-weight point does not count (and 0 * -inf must not give NaN).
-    return jnp.sum(jnp.where(w > 0, w * logf, 0.0)) / jnp.sum(w)
-
-
-def _lscv_parts(data, h, w, qb, db):
-    """``(m, r)`` with ``LSCV = exp(m) r``: ``m`` the larger of the logs of its two terms
-    and ``r`` in ``[-1, 1]``. Both terms scale as ``h^-d``, past float64's range in high
-    dimension (``d = 64``, ``h`` below ~0.1 of the data's spread): taken apart, the
-    score is ``inf - inf = NaN`` there; in this form it is the right infinity or a
-    finite number."""
-    d = data.shape[1]
-    W = jnp.sum(w)
-    log_w = safe_log(w)
-    # integral of f^2 = W^-2 sum_ij w_i w_j N(x_i - x_j; 0, 2 h^2): a KDE at bandwidth sqrt(2) h
-    # (at the matrix 2 H for a bandwidth matrix H).
-    h2 = 2.0 * h if jnp.ndim(h) == 2 else h * math.sqrt(2.0)
-    s2 = kernel_sums(data, data, w, h2, GAUSSIAN, with_mean=False, query_block=qb, data_block=db)
-    log_a = log_normaliser(d, h2, 0.0, GAUSSIAN) + s2.log_scale + safe_log(s2.s)  # W applied below
-    log_sq = jax.nn.logsumexp(log_w + log_a) - 2.0 * jnp.log(W)
-    loo = _log_loo_density(data, h, w, GAUSSIAN, qb, db)
-    log_cross = math.log(2.0) + jax.nn.logsumexp(log_w + loo) - jnp.log(W)
-    m = jnp.maximum(log_sq, log_cross)
-    return m, jnp.exp(log_sq - m) - jnp.exp(log_cross - m)
-
-
-def _lscv(data, h, w, qb, db, log_unit=0.0):
-    """The LSCV score in units of ``exp(log_unit)`` (``select`` minimises it in units
-    of its value at the start, a positive scale that Newton's steps ignore, so that
-    float32 does not under- or overflow in high dimension)."""
-    m, r = _lscv_parts(data, h, w, qb, db)
-    return jnp.where(r == 0, 0.0, r * jnp.exp(m - log_unit))
-
-
-_STATIC = ("kernel", "query_block", "data_block")
+_STATIC = ("kernel", "query_block", "data_block", "mesh", "data_axes")
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def _loo_jit(data, h, w, *, kernel, query_block, data_block):
-    return _loo(data, h, w, kernel, query_block, data_block)
+def _loo_jit(data, h, w, *, kernel, query_block, data_block, mesh=None, data_axes=()):
+    return _crossval.spread(lambda s, h: _crossval.loo(s, h, kernel, query_block, data_block),
+                            data, w, mesh, data_axes, h)
 
 
-@functools.partial(jax.jit, static_argnames=("query_block", "data_block"))
-def _lscv_jit(data, h, w, *, query_block, data_block):
-    return _lscv(data, h, w, query_block, data_block)
-
+@functools.partial(jax.jit, static_argnames=("query_block", "data_block", "mesh", "data_axes"))
+def _lscv_jit(data, h, w, *, query_block, data_block, mesh=None, data_axes=()):
+    return _crossval.spread(lambda s, h: _crossval.lscv(s, h, query_block, data_block), data, w, mesh, data_axes, h)
 
 
 def loo_log_likelihood(
@@ -327,6 +203,8 @@ def loo_log_likelihood(
     weights: ArrayLike | None = None,
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> jax.Array:
     r"""Mean leave-one-out log-density: the likelihood cross-validation objective.
 
@@ -354,6 +232,13 @@ def loo_log_likelihood(
         kernel: kernel name or :class:`~jaxshift.kernels.Kernel`.
         weights: ``[n]`` non-negative sample weights (default all 1).
         query_block, data_block: block sizes (static).
+        mesh, data_axes: spread the ``O(n^2)`` sums over a device mesh (static; see
+            :func:`jaxshift.kde` and ``docs/scaling.md``): the points as queries are
+            split over the mesh axes not in ``data_axes``, as data over ``data_axes``
+            (padded with zero-weight points). ``data_axes`` without ``mesh``: inside
+            the caller's ``jax.shard_map``, ``data`` and ``weights`` are this device's
+            slice of the points split over these axes; the result is that of all of
+            them (every device takes all points as queries against its own).
 
     Returns:
         ``[]`` the mean leave-one-out log-density.
@@ -371,9 +256,10 @@ def loo_log_likelihood(
     """
     k = get_kernel(kernel)
     qb, db = _validate.block_sizes(query_block, data_block)
+    mesh, data_axes = _shard.check(mesh, data_axes)
     data, w = _data_weights(data, weights)
     h = _bandwidth_arg(bandwidth, data.shape[1], data.dtype)
-    return _loo_jit(data, h, w, kernel=k, query_block=qb, data_block=db)
+    return _loo_jit(data, h, w, kernel=k, query_block=qb, data_block=db, mesh=mesh, data_axes=data_axes)
 
 
 def lscv(
@@ -384,6 +270,8 @@ def lscv(
     weights: ArrayLike | None = None,
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> jax.Array:
     r"""Least-squares cross-validation score (to minimise), gaussian kernel.
 
@@ -407,6 +295,13 @@ def lscv(
             implemented in closed form).
         weights: ``[n]`` non-negative sample weights (default all 1).
         query_block, data_block: block sizes (static).
+        mesh, data_axes: spread the ``O(n^2)`` sums over a device mesh (static; see
+            :func:`jaxshift.kde` and ``docs/scaling.md``): the points as queries are
+            split over the mesh axes not in ``data_axes``, as data over ``data_axes``
+            (padded with zero-weight points). ``data_axes`` without ``mesh``: inside
+            the caller's ``jax.shard_map``, ``data`` and ``weights`` are this device's
+            slice of the points split over these axes; the result is that of all of
+            them (every device takes all points as queries against its own).
 
     Returns:
         ``[]`` the LSCV score.
@@ -425,17 +320,24 @@ def lscv(
     if k.name != "gaussian":
         raise ValueError(f"kernel={kernel!r}: lscv has a closed form only for the gaussian kernel")
     qb, db = _validate.block_sizes(query_block, data_block)
+    mesh, data_axes = _shard.check(mesh, data_axes)
     data, w = _data_weights(data, weights)
     h = _bandwidth_arg(bandwidth, data.shape[1], data.dtype)
-    return _lscv_jit(data, h, w, query_block=qb, data_block=db)
+    return _lscv_jit(data, h, w, query_block=qb, data_block=db, mesh=mesh, data_axes=data_axes)
 
 
 # --------------------------------------------------------------------------- selection
 
 
 @functools.partial(jax.jit, static_argnames=("method", "per_feature") + _STATIC)
-def _select(data, w, tol, max_iter, *, method, kernel, per_feature, query_block, data_block):
-    h0 = _silverman(data, w)
+def _select(data, w, tol, max_iter, *, method, kernel, per_feature, query_block, data_block, mesh=None,
+            data_axes=()):
+    def spread(fn, h):
+        return _crossval.spread(fn, data, w, mesh, data_axes, h)
+
+    # Inside the caller's shard_map (data_axes, no mesh), the start is the whole data's.
+    gathered = () if mesh is not None else data_axes
+    h0 = _silverman(_shard.gather(data, gathered), _shard.gather(w, gathered))
     if not per_feature:
         h0 = jnp.exp(jnp.mean(jnp.log(h0)))
     p = data.shape[1] if per_feature else 1
@@ -443,18 +345,20 @@ def _select(data, w, tol, max_iter, *, method, kernel, per_feature, query_block,
     def bandwidth_of(z):
         return h0 * jnp.exp(z if per_feature else z[0])
 
-    z0 = jnp.zeros((p,), data.dtype)
+    z0 = _shard.vary(jnp.zeros((p,), data.dtype), h0)  # inside shard_map: as the start varies
     if method == "likelihood":
         def fun(z):
-            return -_loo(data, bandwidth_of(z), w, kernel, query_block, data_block)
+            return -spread(lambda s, h: _crossval.loo(s, h, kernel, query_block, data_block), bandwidth_of(z))
     else:
-        unit = lax.stop_gradient(_lscv_parts(data, bandwidth_of(z0), w, query_block, data_block)[0])
+        unit = lax.stop_gradient(
+            spread(lambda s, h: _crossval.lscv_parts(s, h, query_block, data_block)[0], bandwidth_of(z0)))
 
         def fun(z):
-            return _lscv(data, bandwidth_of(z), w, query_block, data_block, unit)
+            return spread(lambda s, h: _crossval.lscv(s, h, query_block, data_block, unit), bandwidth_of(z))
 
     z, f, it, done = newton(fun, z0, tol, max_iter)
-    objective = -f if method == "likelihood" else _lscv(data, bandwidth_of(z), w, query_block, data_block)
+    objective = -f if method == "likelihood" else spread(
+        lambda s, h: _crossval.lscv(s, h, query_block, data_block), bandwidth_of(z))
     return bandwidth_of(z), SelectInfo(objective, it, done)
 
 
@@ -469,6 +373,8 @@ def select(
     tol: float | None = None,
     query_block: int | None = None,
     data_block: int | None = None,
+    mesh=None,
+    data_axes: str | tuple[str, ...] | None = None,
 ) -> tuple[jax.Array, SelectInfo]:
     """Choose a bandwidth: cross-validation by gradient-based search, or a rule of thumb.
 
@@ -503,6 +409,13 @@ def select(
             (relative bandwidth change); default ``1e-7`` in float64, ``1e-4``
             in float32.
         query_block, data_block: block sizes (static).
+        mesh, data_axes: spread the ``O(n^2)`` sums over a device mesh (static; see
+            :func:`jaxshift.kde` and ``docs/scaling.md``): the points as queries are
+            split over the mesh axes not in ``data_axes``, as data over ``data_axes``
+            (padded with zero-weight points). ``data_axes`` without ``mesh``: inside
+            the caller's ``jax.shard_map``, ``data`` and ``weights`` are this device's
+            slice of the points split over these axes; the result is that of all of
+            them (every device takes all points as queries against its own). The rules of thumb and ``"isj"`` ignore them.
 
     Returns:
         ``(bandwidth, info)``: ``bandwidth`` ``[]`` (or ``[d]`` with
@@ -535,6 +448,7 @@ def select(
         raise ValueError(f"per_feature must be True or False, got {per_feature!r}")
     max_iter = _validate.positive_int(max_iter, "max_iter", minimum=0)
     qb, db = _validate.block_sizes(query_block, data_block)
+    mesh, data_axes = _shard.check(mesh, data_axes)
     data, w = _data_weights(data, weights)
     dtype = data.dtype
     if tol is None:
@@ -556,7 +470,8 @@ def select(
         return h, info
     return _select(
         data, w, jnp.asarray(tol, dtype), jnp.asarray(max_iter, jnp.int32),
-        method=method, kernel=k, per_feature=bool(per_feature), query_block=qb, data_block=db,
+        method=method, kernel=k, per_feature=bool(per_feature), query_block=qb, data_block=db, mesh=mesh,
+        data_axes=data_axes,
     )
 
 

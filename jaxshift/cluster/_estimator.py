@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _grid, _validate
+from .. import _grid, _shard, _validate
 from .. import bandwidth as _bandwidth_rules
 from .._rows import unique_rows
 from ..kernels import get_kernel, shadow
@@ -136,6 +136,12 @@ class MeanShift:
             and the labels are the exact estimator's. A compact kernel only. The
             agreement with scikit-learn's exact labels (adjusted Rand index) is in
             :func:`jaxshift.grid_modes`.
+        devices: (jaxshift) spread the climb over devices: ``None`` (one device),
+            an int (the first that many of ``jax.devices()``), a list of devices or
+            a one-axis :class:`jax.sharding.Mesh`. The seeds are split over them
+            (padded with frozen seeds, so any count works), each device holding all
+            the data; the result is the one-device one (see ``docs/scaling.md``).
+            ``algorithm="grid"`` climbs on one device whatever this is.
 
     Attributes:
         cluster_centers_: ``[k, d]`` centres, most intense first.
@@ -173,6 +179,7 @@ class MeanShift:
         max_iter=300,
         kernel="flat",
         algorithm="auto",
+        devices=None,
     ):
         self.bandwidth = bandwidth
         self.seeds = seeds
@@ -183,6 +190,7 @@ class MeanShift:
         self.max_iter = max_iter
         self.kernel = kernel
         self.algorithm = algorithm
+        self.devices = devices
 
     # -- the estimator interface, duck-typed -------------------------------------------
 
@@ -246,7 +254,18 @@ class MeanShift:
             _grid.algorithm(self.algorithm, kernel)
         except ValueError as exc:
             raise InvalidParameterError(f"The 'algorithm' parameter of {owner}: {exc}") from exc
+        self._mesh = self._devices_mesh()
         return kernel
+
+    def _devices_mesh(self):
+        try:
+            mesh = _shard.devices_mesh(self.devices)
+        except ValueError as exc:
+            raise InvalidParameterError(f"The 'devices' parameter of {type(self).__name__}: {exc}") from exc
+        if mesh is not None and len(mesh.axis_names) != 1:
+            raise InvalidParameterError(
+                f"The 'devices' parameter of {type(self).__name__}: a mesh must have one axis, got {mesh.axis_names}")
+        return mesh
 
     # -- fitting -------------------------------------------------------------------------
 
@@ -299,7 +318,7 @@ class MeanShift:
                                                                     kernel)
             else:
                 modes, updates, intensity, pairs = _climb_host(
-                    seeds, data, data_w, bandwidth, self.max_iter, kernel, self.algorithm
+                    seeds, data, data_w, bandwidth, self.max_iter, kernel, self.algorithm, mesh=self._mesh
                 )
             n_iter = int(max(updates.max() - 1, 0))  # scikit-learn's n_iter_: one less than the updates
             self.n_pairs_ = pairs
@@ -364,7 +383,7 @@ class MeanShift:
             w = self._fit_weights
             X, _, _, _ = _climb_host(
                 X.astype(data.dtype), data, w, self.bandwidth_, self.max_iter, get_kernel(self._fit_kernel),
-                getattr(self, "_fit_algorithm", "auto"),
+                getattr(self, "_fit_algorithm", "auto"), mesh=self._devices_mesh(),
             )
         arg, _, _ = _nearest_host(X, self.cluster_centers_, self.bandwidth_)
         return arg
@@ -383,10 +402,12 @@ def mean_shift(
     kernel="flat",
     sample_weight=None,
     algorithm="auto",
+    devices=None,
 ):
     """Mean-shift clustering in one call: ``MeanShift(...).fit(X)``'s centres and labels.
 
-    Arguments as :class:`MeanShift` (``sample_weight`` as its ``fit``).
+    Arguments as :class:`MeanShift` (``sample_weight`` as its ``fit``; ``devices``
+    spreads the seeds over devices).
 
     Returns:
         ``(cluster_centers [k, d], labels [n])``.
@@ -401,5 +422,6 @@ def mean_shift(
     model = MeanShift(
         bandwidth=bandwidth, seeds=seeds, min_bin_freq=min_bin_freq, bin_seeding=bin_seeding,
         cluster_all=cluster_all, n_jobs=n_jobs, max_iter=max_iter, kernel=kernel, algorithm=algorithm,
+        devices=devices,
     ).fit(X, sample_weight=sample_weight)
     return model.cluster_centers_, model.labels_

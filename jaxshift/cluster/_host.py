@@ -42,10 +42,11 @@ def _pad(a, size, fill_row=0):
     return np.concatenate([a, np.repeat(a[fill_row:fill_row + 1], extra, axis=0)])
 
 
-def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel, algorithm="auto"):
+def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel, algorithm="auto", mesh=None):
     """:func:`~jaxshift.cluster._pipeline._climb` on NumPy arrays in ``X``'s dtype
     (float64 with x64 on), with seeds and data padded to bucket sizes (frozen seeds,
-    zero-weight points). Returns ``(modes, n_iter, intensity, pairs)`` (``n_iter``: updates per seed)."""
+    zero-weight points). Returns ``(modes, n_iter, intensity, pairs)`` (``n_iter``: updates per seed).
+    ``mesh``: the seeds split over its (one) axis."""
     m, n = len(seeds), len(X)
     dtype = X.dtype
     w = np.ones(n, dtype) if weights is None else np.asarray(weights, dtype)
@@ -57,7 +58,7 @@ def _climb_host(seeds, X, weights, bandwidth, max_iter, kernel, algorithm="auto"
             jnp.asarray(seeds_p), jnp.asarray(X_p), jnp.asarray(bandwidth, dtype), jnp.asarray(w_p),
             jnp.asarray(max_iter + 1, jnp.int32), jnp.asarray(1e-3 * np.asarray(bandwidth), dtype),
             jnp.asarray(np.arange(len(seeds_p)) >= m),
-            kernel=kernel, algorithm=algorithm,
+            kernel=kernel, algorithm=algorithm, mesh=mesh,
         )
         modes, n_iter, intensity = (np.asarray(a)[:m] for a in res[:3])
     return modes, n_iter, intensity, float(res.pairs)

@@ -10,14 +10,16 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
 from .. import _grid, _validate
 from .. import bandwidth as _bandwidth_rules
-from .._meanshift import _STATIC, climb, default_tol
+from .._meanshift import _STATIC, _spread, climb, default_tol
 from .._neighbours import nearest
 from .._pairwise import kernel_sums
 from .._scaling import whitening
+from .._shard import cut
 from ..kernels import Kernel, get_kernel, shadow
 from ._params import _check_int
 
@@ -31,7 +33,7 @@ class _Climb(NamedTuple):
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, kernel, algorithm="auto",
-           query_block=None, data_block=None):
+           query_block=None, data_block=None, mesh=None, data_axes=()):
     """All seeds at once on the one driver (:func:`jaxshift._meanshift.climb`), with
     scikit-learn's ``_mean_shift_single_seed`` semantics.
 
@@ -42,18 +44,34 @@ def _climb(seeds, data, bandwidth, weights, max_updates, tol, frozen=None, *, ke
     reach stays put with intensity 0. ``frozen`` seeds (padding) never move.
     ``algorithm="grid"`` climbs on the grid (:func:`jaxshift._grid.climb`), whose
     intensity is the weight in the ``3^d`` cells around that position.
+
+    ``mesh``: the same under ``shard_map``, seeds split over the axes not in
+    ``data_axes``, data over ``data_axes`` (padding: frozen seeds, zero-weight points).
     """
+    if mesh is not None and algorithm != "grid":
+        everything = tuple(mesh.axis_names)
+        frozen = jnp.zeros(seeds.shape[:1], bool) if frozen is None else frozen
+
+        def local(s, y, w, pad, fr, h, mu, tl):
+            res = _climb(s, y, h, w, mu, tl, fr | pad, kernel=kernel, algorithm=algorithm,
+                         query_block=query_block, data_block=data_block, data_axes=data_axes)
+            return res._replace(pairs=lax.psum(res.pairs, everything))
+
+        m = seeds.shape[0]
+        res = _spread(local, mesh, data_axes, seeds, data, weights, (bandwidth, max_updates, tol),
+                      lambda qs: _Climb(qs, qs, qs, P()), per_query=(frozen,))
+        return _Climb(*(cut(a, m, mesh) for a in res[:3]), res.pairs)
     if algorithm == "grid":
         res = _grid.climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel)
         return _Climb(res.modes, res.n_iter, res.weight, res.pairs)
     res = climb(seeds, data, bandwidth, weights, max_updates, tol, frozen, kernel=kernel, algorithm=algorithm,
-                query_block=query_block, data_block=data_block)
+                query_block=query_block, data_block=data_block, data_axes=data_axes)
     if kernel.power == 0:
         count = res.weight
     else:
         count = kernel_sums(
             res.prev, data, weights, bandwidth, get_kernel("flat"), with_mean=False, algorithm=algorithm,
-            query_block=query_block, data_block=data_block,
+            query_block=query_block, data_block=data_block, data_axes=data_axes,
         ).s
     return _Climb(res.modes, res.n_iter, count, res.pairs)
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from jax.typing import ArrayLike
 
-from .. import _grid, cluster
+from .. import _grid, _shard, cluster
 from .._rows import unique_rows as _unique_colors
 from .._validate import positive_int
 from ..kernels import get_kernel
@@ -51,6 +51,7 @@ def segment_colors(
     kernel: str = "flat",
     random_state: int | None = 0,
     algorithm: str = "auto",
+    devices=None,
 ) -> ColorSegmentation:
     """Mean-shift clustering of an image's colours (colour quantisation).
 
@@ -79,6 +80,9 @@ def segment_colors(
             linear in the colours; see :class:`~jaxshift.cluster.MeanShift` and
             :func:`jaxshift.grid_modes` for what is approximated and the measured
             agreement).
+        devices: spread the climb over devices (the distinct colours' seeds split
+            over them): ``None``, an int or a list of devices, as
+            :class:`~jaxshift.cluster.MeanShift`'s ``devices``; the same result.
 
     Returns:
         :class:`ColorSegmentation` ``(labels [H, W], palette [k, C], quantized, bandwidth)``.
@@ -108,6 +112,7 @@ def segment_colors(
     _grid.algorithm(algorithm, get_kernel(kernel))
     if random_state is not None:
         random_state = positive_int(random_state, "random_state", minimum=0)
+    mesh = _shard.devices_mesh(devices)
 
     h, w, c = img.color.shape
     pixels = img.color.reshape(-1, c)
@@ -120,7 +125,7 @@ def segment_colors(
         if bandwidth <= 0:  # every sampled pixel has the same colour
             bandwidth = 1.0 if img.dtype == np.uint8 else float(np.finfo(np.float32).eps)
     model = cluster.MeanShift(bandwidth=bandwidth, bin_seeding=bool(bin_seeding), kernel=kernel,
-                              algorithm=algorithm)
+                              algorithm=algorithm, devices=mesh)
     with warnings.catch_warnings():
         # A grid that keeps every colour in its own bin (one colour, a few far apart)
         # seeds from the colours themselves: the same result, nothing to warn about.

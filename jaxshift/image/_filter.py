@@ -17,8 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
+from .. import _shard
 from .._validate import positive_int
 from ._io import _as_image, _Image, _number, _restore
 
@@ -228,9 +230,23 @@ def _next_step(padded, y, x, col, active, prm: _Params, *, radius, tile):
     return lax.fori_loop(jnp.int32(0), (moving + tile - 1) // tile, body, (y, x, col, active))
 
 
-def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progress: Progress | None):
+@functools.partial(jax.jit, static_argnames=("radius", "tile", "mesh"))
+def _next_step_spread(padded, y, x, col, active, prm: _Params, *, radius, tile, mesh):
+    """:func:`_next_step` under ``shard_map``: the pixels split over the mesh's axis (each
+    device compacts and steps its own moving pixels), the image on every device."""
+    ax = _shard.spec(tuple(mesh.axis_names))
+
+    def local(y, x, col, active, padded, prm):
+        return _next_step(padded, y, x, col, active, prm, radius=radius, tile=tile)
+
+    return _shard.run(local, mesh, (ax,) * 4 + (P(), P()), (ax,) * 4, y, x, col, active, padded, prm)
+
+
+def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progress: Progress | None, mesh=None):
     """Host driver: the first step over blocks of rows, then one call per further step
-    for the pixels still moving, until none moves or after ``max_iter`` steps."""
+    for the pixels still moving, until none moves or after ``max_iter`` steps. ``mesh``
+    (one axis): the row blocks of the first step go to its devices in turn, and the
+    pixels of the later steps are split over them."""
     h, w, c = img.color.shape
     # Windows are clipped to the image: no offset beyond its size is ever inside.
     radius = min(_window_radius(sp), max(h, w) - 1)
@@ -255,11 +271,17 @@ def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progre
     rows = -(-h // blocks)
     acc = jnp.int32 if img.dtype == np.uint8 else src.dtype
     first = jnp.pad(src.astype(acc), ((radius, radius + rows), (radius, radius), (0, 0))).transpose(2, 0, 1)
-    parts = [_first_step(first, jnp.int32(r), prm, radius=radius, rows=rows) for r in range(0, h, rows)]
-    del first
+    devices = list(mesh.devices.flat) if mesh is not None else [None]
+    firsts = [first if d is None else jax.device_put(first, d) for d in devices]
+    parts = [_first_step(firsts[i % len(devices)], jnp.int32(r), prm, radius=radius, rows=rows)
+             for i, r in enumerate(range(0, h, rows))]
+    if mesh is not None:  # back on one device to be put together
+        parts = [jax.device_put(p, devices[0]) for p in parts]
+        src = jax.device_put(src, jax.sharding.NamedSharding(mesh, P()))
+    del first, firsts
     padded = jnp.pad(src, ((radius, radius), (radius, radius), (0, 0)))
     tile = int(min(max(8, _WINDOW_BUDGET // (k * k)), n))
-    size = -(-n // tile) * tile
+    size = -(-n // (tile * len(devices))) * tile * len(devices)  # padding: pixels that never move
     y, x, col, active = (
         jnp.pad(
             jnp.concatenate([p[i] for p in parts])[:h].reshape((n,) + parts[0][i].shape[2:]),
@@ -267,13 +289,21 @@ def _filter(img: _Image, sp: float, sr: float, max_iter: int, eps: float, progre
         )
         for i in range(4)
     )
+    if mesh is not None:
+        on = jax.sharding.NamedSharding(mesh, _shard.spec(tuple(mesh.axis_names)))
+        y, x, col, active = (jax.device_put(a, on) for a in (y, x, col, active))
+        prm = jax.device_put(prm, jax.sharding.NamedSharding(mesh, P()))
     for _ in range(1, max_iter):
         moving = int(jnp.sum(active))
         if progress is not None:
             progress(n - min(moving, n), n)
         if moving == 0:
             break
-        y, x, col, active = _next_step(padded, y, x, col, active, prm, radius=radius, tile=tile)
+        if mesh is None:
+            y, x, col, active = _next_step(padded, y, x, col, active, prm, radius=radius, tile=tile)
+        else:
+            y, x, col, active = _next_step_spread(padded, y, x, col, active, prm, radius=radius, tile=tile,
+                                                  mesh=mesh)
     if progress is not None:
         progress(n, n)
     out = np.asarray(col[:n]).reshape(h, w, c)
@@ -288,6 +318,7 @@ def filter_image(
     max_iter: int = 5,
     eps: float = 1.0,
     progress: Progress | None = None,
+    devices=None,
 ) -> np.ndarray:
     """Joint spatial-range mean-shift filtering (OpenCV's ``pyrMeanShiftFiltering``, level 0).
 
@@ -321,6 +352,10 @@ def filter_image(
         progress: optional callback ``progress(done_pixels, total_pixels)``, called
             after each step with the number of pixels that have stopped, and at the
             end with ``(total, total)``.
+        devices: spread the work over devices: ``None`` (one device), an int (the
+            first that many of ``jax.devices()``) or a list of devices. The first
+            step's row blocks go to the devices in turn; the later steps split the
+            pixels (padded with pixels that never move). The result is identical.
 
     Returns:
         The filtered image, same shape and dtype as ``image`` (a NumPy array).
@@ -341,5 +376,6 @@ def filter_image(
     sr = _number(range_radius, "range_radius")
     max_iter = positive_int(max_iter, "max_iter", minimum=1)
     eps = _number(eps, "eps", strict=False)
-    return _restore(img, _filter(img, sp, sr, max_iter, eps, progress))
+    mesh = _shard.devices_mesh(devices)
+    return _restore(img, _filter(img, sp, sr, max_iter, eps, progress, mesh))
 
