@@ -65,7 +65,7 @@ grid
     and blobs workloads (run once per process when both run). Rows: the photo drop-in
     (``MeanShift(bandwidth=bw, bin_seeding=True, algorithm="grid").fit(pixels)``), the photo through
     ``segment_colors(img, bandwidth=bw, algorithm="grid")`` (same bandwidth, so the same reference
-    fit), and 3-D blobs with every point a seed at n = 50,000 (2,000 with ``--quick``; scikit-learn
+    fit), and 3-D blobs with every point a seed at n = 50,000 (600 with ``--quick``; scikit-learn
     is run on all 50,000, which takes minutes). Parity: the adjusted Rand index (ARI column) of our
     labels against scikit-learn's, and the clusters' matching as for blobs. Targets: >= 300x on the
     photo, >= 1000x on the blobs, warm; ARI targets (0.9 photo, 0.95 blobs) are read off the column.
@@ -290,6 +290,12 @@ def blobs(n, seed=0):
     return np.concatenate([c + 0.6 * rng.standard_normal((per, 3)) for c in BLOB_CENTRES])[:n]
 
 
+# --quick: sizes for a smoke test of the harness (its figures mean little): scikit-learn's
+# all-seeds fit is quadratic, and it runs on every core outside this process.
+QUICK_BLOBS = 600
+QUICK_PHOTO_STEP = 12
+
+
 def china(step=1):
     """``china.jpg`` (427 x 640 x 3, uint8), every ``step``-th row and column."""
     from sklearn.datasets import load_sample_image
@@ -319,7 +325,7 @@ def cluster_parity(labels, centres, ref_labels, ref_centres, bandwidth):
 
 
 def run_blobs(cfg):
-    sizes = [2_000] if cfg.quick else [2_000, 5_000, 10_000, 20_000, 50_000] + ([100_000] if cfg.large else [])
+    sizes = [QUICK_BLOBS] if cfg.quick else [2_000, 5_000, 10_000, 20_000, 50_000] + ([100_000] if cfg.large else [])
     return [blobs_row(n, cfg) for n in sizes]
 
 
@@ -346,7 +352,7 @@ def photo_reference(cfg):
     from sklearn.cluster import MeanShift as SkMeanShift
     from sklearn.cluster import estimate_bandwidth
 
-    img = china(8 if cfg.quick else 1)
+    img = china(QUICK_PHOTO_STEP if cfg.quick else 1)
     pixels = img.reshape(-1, 3)
     bw = float(estimate_bandwidth(pixels, quantile=0.1, n_samples=100))
     ref, t_ref = cached_reference(
@@ -404,7 +410,7 @@ def run_grid(cfg):
     parity["ari"] = ari(seg.labels, ref.labels_)
     rows.append(Row("grid", f"grid photo {size} segment_colors", "sklearn MeanShift (exact)", "uint8 -> float32",
                     t_ref, t_seg, parity, target=300.0, extra={"pixels": len(pixels), "bandwidth": bw}))
-    n = 2_000 if cfg.quick else 50_000
+    n = QUICK_BLOBS if cfg.quick else 50_000
     X = blobs(n)
     bw = float(estimate_bandwidth(X, quantile=0.2, n_samples=min(n, BW_SAMPLE), random_state=0))
     ref, t_ref = cached_reference(("blobs", n), lambda: SkMeanShift(bandwidth=bw, n_jobs=-1).fit(X), cfg)
