@@ -1,5 +1,11 @@
-"""The ``jaxshift`` command line, end to end in subprocesses: outputs, labels, errors, exit codes."""
+"""The ``jaxshift`` command line: outputs, labels, errors, exit codes.
 
+The end-to-end runs start the installed script in a subprocess; the error paths and
+``--help`` call :func:`jaxshift.cli.main` in this process (same argument parsing and
+error handling, without a Python start and a JAX import per call).
+"""
+
+import contextlib
 import io
 import os
 import shutil
@@ -23,6 +29,33 @@ def run(*args, cwd, cache=None):
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     env["JAXSHIFT_CACHE_DIR"] = str(cache if cache is not None else os.path.join(cwd, "xla-cache"))
     return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def call(*args, cwd):
+    """``jaxshift ARGS`` through :func:`jaxshift.cli.main` in this process, in ``cwd``,
+    without the persistent compilation cache (it would stay on for this test worker)."""
+    out, err = io.StringIO(), io.StringIO()
+    old, env = os.getcwd(), os.environ.get("JAXSHIFT_CACHE_DIR")
+    os.environ["JAXSHIFT_CACHE_DIR"] = "off"
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+                code = exc.code
+    finally:
+        os.chdir(old)
+        if env is None:
+            os.environ.pop("JAXSHIFT_CACHE_DIR")
+        else:
+            os.environ["JAXSHIFT_CACHE_DIR"] = env
+    return _Result(code, out.getvalue(), err.getvalue())
 
 
 def one_line_error(res, code, *needles):
@@ -94,16 +127,16 @@ def test_segment_joint_end_to_end(workdir):
 
 
 def test_segment_error_paths(workdir):
-    one_line_error(run("segment", "missing.png", "-o", "x.png", cwd=workdir), 1, "missing.png", "no such file")
-    one_line_error(run("segment", "junk.png", "-o", "x.png", cwd=workdir), 1, "cannot read image")
-    one_line_error(run("segment", "in.png", "-o", "x.png", "--bandwidth", "-2", cwd=workdir), 2, "--bandwidth", "-2")
-    one_line_error(run("segment", "in.png", "-o", "x.png", "--method", "kmeans", cwd=workdir), 2, "kmeans")
-    one_line_error(run("segment", "in.png", "-o", "x.png", "--method", "joint", "--bandwidth", "3", cwd=workdir),
+    one_line_error(call("segment", "missing.png", "-o", "x.png", cwd=workdir), 1, "missing.png", "no such file")
+    one_line_error(call("segment", "junk.png", "-o", "x.png", cwd=workdir), 1, "cannot read image")
+    one_line_error(call("segment", "in.png", "-o", "x.png", "--bandwidth", "-2", cwd=workdir), 2, "--bandwidth", "-2")
+    one_line_error(call("segment", "in.png", "-o", "x.png", "--method", "kmeans", cwd=workdir), 2, "kmeans")
+    one_line_error(call("segment", "in.png", "-o", "x.png", "--method", "joint", "--bandwidth", "3", cwd=workdir),
                    2, "--bandwidth does not apply to --method joint")
-    one_line_error(run("segment", "in.png", "-o", "x.unknown", cwd=workdir), 2, "unknown image file extension")
-    one_line_error(run("segment", "in.png", "-o", "x.png", "--labels", "l.txt", cwd=workdir), 2, ".npy")
-    one_line_error(run("segment", "in.png", cwd=workdir), 2, "-o/--output")
-    one_line_error(run("segment", "in.png", "-o", "x.png", "--quantile", "2", cwd=workdir), 2, "(0, 1]")
+    one_line_error(call("segment", "in.png", "-o", "x.unknown", cwd=workdir), 2, "unknown image file extension")
+    one_line_error(call("segment", "in.png", "-o", "x.png", "--labels", "l.txt", cwd=workdir), 2, ".npy")
+    one_line_error(call("segment", "in.png", cwd=workdir), 2, "-o/--output")
+    one_line_error(call("segment", "in.png", "-o", "x.png", "--quantile", "2", cwd=workdir), 2, "(0, 1]")
     assert not (workdir / "x.png").exists()
 
 
@@ -121,25 +154,25 @@ def test_cluster_end_to_end_and_errors(workdir):
     res = run("cluster", "plain.csv", cwd=workdir)  # no header, estimated bandwidth
     assert res.returncode == 0 and "2 clusters" in res.stdout and "label,x0,x1,size" in res.stdout
     (workdir / "bad.csv").write_text("1,2\n3,oops\n")
-    one_line_error(run("cluster", "bad.csv", cwd=workdir), 1, "line 2", "oops")
+    one_line_error(call("cluster", "bad.csv", cwd=workdir), 1, "line 2", "oops")
     (workdir / "ragged.csv").write_text("1,2\n3\n")
-    one_line_error(run("cluster", "ragged.csv", cwd=workdir), 1, "line 2", "expected 2")
-    one_line_error(run("cluster", "nothing.csv", cwd=workdir), 1, "nothing.csv", "no such file")
-    one_line_error(run("cluster", "pts.csv", "--bandwidth", "zero", cwd=workdir), 2, "--bandwidth")
+    one_line_error(call("cluster", "ragged.csv", cwd=workdir), 1, "line 2", "expected 2")
+    one_line_error(call("cluster", "nothing.csv", cwd=workdir), 1, "nothing.csv", "no such file")
+    one_line_error(call("cluster", "pts.csv", "--bandwidth", "zero", cwd=workdir), 2, "--bandwidth")
 
 
 def test_help_explains_every_option(workdir):
-    res = run("--help", cwd=workdir)
+    res = call("--help", cwd=workdir)
     assert res.returncode == 0 and "segment" in res.stdout and "cluster" in res.stdout
-    res = run("segment", "--help", cwd=workdir)
+    res = call("segment", "--help", cwd=workdir)
     assert res.returncode == 0
     for opt in ("--output", "--method", "--bandwidth", "--quantile", "--n-samples", "--kernel", "--spatial-radius",
                 "--range-radius", "--min-region-size", "--max-iter", "--labels", "--filtered", "--progress", "--quiet"):
         assert opt in res.stdout, opt
-    res = run("cluster", "--help", cwd=workdir)
+    res = call("cluster", "--help", cwd=workdir)
     for opt in ("--output", "--bandwidth", "--quantile", "--n-samples", "--bin-seeding", "--kernel", "--delimiter"):
         assert opt in res.stdout, opt
-    res = run(cwd=workdir)
+    res = call(cwd=workdir)
     assert res.returncode == 2 and "COMMAND" in res.stderr
 
 
