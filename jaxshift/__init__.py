@@ -29,6 +29,7 @@ Host-side layers and tools:
 Module map, one idea each, imports pointing down (nothing imports upwards, no cycles)::
 
     cli                  the command line: argument parsing, files, progress bar
+    _table               CSV point tables: parsed, checked, written back with a label column
     image/               mean shift on images (host-side NumPy around jitted steps)
       _io                image arrays checked, split into colour and alpha, restored; files
       _filter            the OpenCV-exact joint spatial-range filter
@@ -55,7 +56,9 @@ Module map, one idea each, imports pointing down (nothing imports upwards, no cy
     _logdensity          kernel sums to a normalised log-density: the KDE's constant, a NaN-free log
     _neighbours          nearest centre and k-th nearest neighbour, blocked in the GEMM form, exact distances
     _pairwise            the one hot loop: blocked kernel-weighted sums of queries against data,
-                         geometry-aware (Morton-sorted blocks with centres and boxes, pruning)
+                         geometry-aware (block centres for the GEMM form, reach tests, pruning)
+    _plan                the data's plan for the loop: blocks with centres and boxes, Morton order,
+                         the algorithm choice and block sizes
     _shard               many devices: mesh checks, padding, shard_map, psum/pmax combination of partial sums
     _scaling             points in bandwidth units: 1 / h, or whitened by a bandwidth matrix's Cholesky factor
     _rows                distinct rows by integer keys (pixel colours, repeated points, grid bins)

@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._pairwise import _blocks, _blocks_edge, _centre, morton_keys
+from ._plan import _blocks, _blocks_edge, _centre, morton_keys
 
 _MAX_PASSES = 48 + 2 * 64 + 8  # see _narrow: bisections from pass 48 end every row within 64 of them
 _SAMPLE = 256  # entries per row for the first bracket of the k-th smallest
