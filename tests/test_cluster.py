@@ -133,7 +133,7 @@ def test_merge_radius_test_where_h_squared_under_or_overflows():
     """The merge (both pipelines' one implementation) where ``h * h`` is not a normal
     float32: the scaled form decides. Before, ``h * h`` and every ``diff^2`` flushed
     to 0 at h = 1e-30 and 40 distinct modes merged into one."""
-    from jaxshift.cluster._pipeline import _merge
+    from jaxshift.cluster._host import _merge_jit as _merge  # jax.jit(_pipeline._merge): one program
 
     base = np.random.RandomState(1).rand(40, 2)
     for scale, h, kept in [(1e-20, 1e-30, "all"), (1e20, 1e30, "one"), (1e20, 3e19, "some")]:
@@ -211,10 +211,10 @@ def test_flat_radius_test_is_exact_on_a_lattice(dtype):
     rng = np.random.default_rng(0)
     X = rng.integers(0, 40, (400, 3)).astype(dtype) * 6  # a coarse colour lattice
     exact_d2 = ((X[:, None].astype(np.int64) - X[None].astype(np.int64)) ** 2).sum(-1)
+    sums = jax.jit(lambda x, w, h: kernel_sums(x, x, w, h, jaxshift.get_kernel("flat"), with_mean=False).s)
     with jc._precision(dtype):
-        for h in (6.0, 18.0, 30.0):
-            s = kernel_sums(jnp.asarray(X), jnp.asarray(X), jnp.ones(len(X), dtype), jnp.asarray(h, dtype),
-                            jaxshift.get_kernel("flat"), with_mean=False).s
+        for h in (6.0, 18.0, 30.0):  # one program: the bandwidth is traced
+            s = sums(jnp.asarray(X), jnp.ones(len(X), dtype), jnp.asarray(h, dtype))
             assert np.any(exact_d2 == int(h) ** 2)  # the lattice has points exactly on the edge
             np.testing.assert_array_equal(np.asarray(s), (exact_d2 <= int(h) ** 2).sum(1))
 
@@ -261,8 +261,9 @@ def test_kth_neighbour_blocked_equals_dense():
         for k in (2, 400, len(X)):
             got = jc._kth_neighbour_sq_dist(jnp.asarray(X), k=k, query_block=64)
             np.testing.assert_allclose(got, dense[:, k - 1], rtol=1e-12)
-    X = jnp.asarray(blobs(300, 2, seed=4), jnp.float32)
-    dense = jnp.sort(jnp.sum((X[:, None] - X[None]) ** 2, -1), axis=1)
+    X = blobs(300, 2, seed=4).astype(np.float32)
+    dense = np.sort(np.sum((X[:, None] - X[None]) ** 2, -1), axis=1)  # in float32, as the search
+    X = jnp.asarray(X)
     for k in (1, 7, 150):
         got = jc._kth_neighbour_sq_dist(X, k=k, query_block=64)
         np.testing.assert_allclose(got, dense[:, k - 1], rtol=1e-6)
@@ -519,9 +520,11 @@ def test_cluster_under_jit_equals_host_path():
 def test_cluster_vmap_and_overflow():
     X = jnp.asarray(blobs(200, 2, centres=4, std=0.5, seed=13), jnp.float32)
     hs = jnp.array([0.5, 1.5, 30.0], jnp.float32)
-    batched = jax.vmap(lambda h: find_clusters(X, bandwidth=h, seeds=X, capacity=3))(hs)
+    # Both under jit (one program each; eager, every primitive compiled on its own).
+    run = jax.jit(lambda h: find_clusters(X, bandwidth=h, seeds=X, capacity=3))
+    batched = jax.jit(jax.vmap(run))(hs)
     for i, h in enumerate(np.asarray(hs)):
-        one = find_clusters(X, bandwidth=h, seeds=X, capacity=3)
+        one = run(h)
         for a, b in zip(batched, one, strict=True):
             np.testing.assert_allclose(a[i], b, atol=1e-5)
     host = MeanShift(bandwidth=0.5).fit(np.asarray(X))

@@ -125,10 +125,11 @@ def test_grid_modes_jit_gradients_and_errors(x64):
     # whole climb) against central differences, small enough that no cell changes.
     e, eps = np.zeros_like(data), 1e-7
     e[5, 0] = 1.0
+    @jax.jit  # one program for the four differences (h and the data traced), not op by op
     def f(h, d):
         return jnp.sum(jaxshift.grid_modes(seeds, d, bandwidth=h, tol=1e-12).modes[:, 0])
 
-    gh, gd = jax.grad(f, argnums=(0, 1))(1.5, data)
+    gh, gd = jax.jit(jax.grad(f, argnums=(0, 1)))(1.5, data)
     np.testing.assert_allclose(gh, (f(1.5 + eps, data) - f(1.5 - eps, data)) / (2 * eps), rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(gd[5, 0], (f(1.5, data + eps * e) - f(1.5, data - eps * e)) / (2 * eps), rtol=1e-5,
                                atol=1e-9)

@@ -3,6 +3,7 @@
 Only the tests that compare with OpenCV need it (``needs_cv2``); the rest run without it.
 """
 
+import jax
 import numpy as np
 import pytest
 
@@ -100,16 +101,19 @@ def test_round_div_matches_double_precision_cvround():
     n = np.repeat(ns, q.size)
     s = np.tile(q, ns.size) * n + n // 2
     tau, sign = image._tie_table(1681)
-    got = np.asarray(image._round_div(s.astype(np.int32), n.astype(np.int32), tau[n], sign[n]))
+    rng = np.random.default_rng(0)
+    n_rand = rng.integers(1, 1682, 100_000)
+    s_rand = rng.integers(0, 255 * n_rand + 1)
+    # The ties and the random pairs in one jitted call (as in the filter): one program.
+    n_all, s_all = np.concatenate([n, n_rand]), np.concatenate([s, s_rand])
+    got_all = np.asarray(jax.jit(image._round_div)(s_all.astype(np.int32), n_all.astype(np.int32), tau[n_all],
+                                                   sign[n_all]))
+    got, got_rand = got_all[: len(n)], got_all[len(n):]
     want = np.rint(s * (1.0 / n)).astype(np.int64)
     assert np.array_equal(got, want), np.flatnonzero(got != want)[:10]
     # Both tie outcomes occur, so the test would see a plain half-to-even rounding.
     assert np.any(want != np.rint(s / n))
-    rng = np.random.default_rng(0)
-    n = rng.integers(1, 1682, 100_000)
-    s = rng.integers(0, 255 * n + 1)
-    got = np.asarray(image._round_div(s.astype(np.int32), n.astype(np.int32), tau[n], sign[n]))
-    assert np.array_equal(got, np.rint(s * (1.0 / n)).astype(np.int64))
+    assert np.array_equal(got_rand, np.rint(s_rand * (1.0 / n_rand)).astype(np.int64))
 
 
 @pytest.mark.parametrize("name", ["china", "flower", "grace_hopper"])

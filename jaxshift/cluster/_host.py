@@ -27,10 +27,12 @@ def _precision(dtype):
 
 def _bucket(m):
     """A padded size for ``m`` rows, so that new sizes seldom mean a new compilation:
-    the next power of two up to 2048, then the next multiple of 2048 (the hot loop
-    pads to its blocks anyway)."""
+    the next power of two from 64 up to 2048, then the next multiple of 2048 (the hot
+    loop pads to its blocks anyway). Below 64 rows the padding (frozen seeds,
+    zero-weight points) costs next to nothing, and every small problem shares one
+    program instead of one per power of two."""
     if m <= 2048:
-        return max(16, 1 << (m - 1).bit_length())
+        return max(64, 1 << (m - 1).bit_length())
     return -(-m // 2048) * 2048
 
 
