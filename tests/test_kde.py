@@ -61,19 +61,25 @@ def _diagonal_cov_data(n, stds, seed, weights=None):
     return z * np.asarray(stds) + 3.0
 
 
-@pytest.mark.parametrize("d,weighted", [(1, False), (2, False), (3, True)])
-def test_gaussian_matches_jax_scipy_gaussian_kde(x64, d, weighted):
+@jax.jit
+def _jax_scipy_reference(data_t, w, q):
+    """jax.scipy's gaussian_kde (bw_method=0.4) as one compiled program (eagerly it
+    compiles op by op): its per-feature bandwidths, densities and log-densities at q."""
     from jax.scipy.stats import gaussian_kde
 
+    ref = gaussian_kde(data_t, bw_method=0.4, weights=w)
+    return jnp.sqrt(jnp.diag(jnp.atleast_2d(ref.covariance))), ref.evaluate(q), ref.logpdf(q)
+
+
+@pytest.mark.parametrize("d,weighted", [(1, False), (2, False), (3, True)])
+def test_gaussian_matches_jax_scipy_gaussian_kde(x64, d, weighted):
     w = np.random.default_rng(1).uniform(0.1, 2.0, 300) if weighted else None
     data = _diagonal_cov_data(300, np.linspace(0.5, 2.0, d), seed=d, weights=w)
-    ref = gaussian_kde(jnp.asarray(data.T), bw_method=0.4, weights=None if w is None else jnp.asarray(w))
-    h = np.sqrt(np.diag(np.atleast_2d(np.asarray(ref.covariance))))
     x = data[:40] + 0.3
+    h, want, want_log = _jax_scipy_reference(data.T, w, x.T)
+    h = np.asarray(h)
     ours = jaxshift.kde(x, data, bandwidth=h, weights=w)
     assert ours.dtype == jnp.float64
-    # the reference compiled as one program (eagerly, jax.scipy compiles op by op)
-    want, want_log = jax.jit(lambda r, q: (r.evaluate(q), r.logpdf(q)))(ref, jnp.asarray(x.T))
     np.testing.assert_allclose(ours, want, rtol=1e-5)
     np.testing.assert_allclose(jaxshift.log_kde(x, data, bandwidth=h, weights=w), want_log, rtol=1e-5)
 
@@ -321,10 +327,10 @@ def test_200k_by_200k_compiles_to_bounded_memory(name, algorithm):
         assert stats.temp_size_in_bytes < 64 * 2**20, stats
 
 
-def test_bandwidth_rule_uses_the_kde_kernel():
+def test_bandwidth_rule_uses_the_kde_kernel(x64):
     from jaxshift.bandwidth import resolve
 
-    data = blobs(150, 1)
+    data = blobs(400, 1)  # float64 400 x 1 as test_bandwidth's 1-D select: one compile per process
     x = data[:5]
     h_epa = resolve("likelihood", data, kernel="epanechnikov")
     h_gauss = resolve("likelihood", data, kernel="gaussian")
