@@ -2,6 +2,7 @@
 statsmodels, gradients vs finite differences, extreme bandwidths, select vs statsmodels' cv_ml/cv_ls,
 string bandwidths in the core, input validation."""
 
+import functools
 import warnings
 
 import jax
@@ -105,8 +106,10 @@ def test_loo_and_lscv_match_brute_force_blocked(x64, h):
     w = np.random.default_rng(4).uniform(0.2, 2.0, 70)
     for weights in (None, w):
         want = np_loo(x, h, weights)
-        # small blocks: the self pair is masked across block boundaries and in padded blocks
-        for qb, db in ((256, 2048), (16, 24)):
+        # the default blocks (256, 2048: one block here; None shares the compile with
+        # test_objectives_equal_statsmodels_objectives), and small blocks: the self pair
+        # is masked across block boundaries and in padded blocks
+        for qb, db in ((None, None), (16, 24)):
             got = bw.loo_log_likelihood(x, bandwidth=h, weights=weights, query_block=qb, data_block=db)
             np.testing.assert_allclose(got, want, rtol=1e-12)
             got = bw.lscv(x, bandwidth=h, weights=weights, query_block=qb, data_block=db)
@@ -125,7 +128,7 @@ def test_loo_compact_kernel_and_float32():
 
 def test_objectives_equal_statsmodels_objectives(x64):
     kd = pytest.importorskip("statsmodels.nonparametric.kernel_density")
-    x = sample("skewed", 80, 2, seed=6)
+    x = sample("skewed", 70, 2, seed=6)  # n as in the brute-force test: one compile
     h = np.array([0.4, 0.6])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -138,6 +141,18 @@ def test_objectives_equal_statsmodels_objectives(x64):
 
 
 # --------------------------------------------------------------------------- gradients
+
+
+@functools.partial(jax.jit, static_argnames="fn")
+def value_and_grad_h(fn, x, h, w):
+    """An objective and its gradient in the bandwidth, one compiled program per shape
+    (eager ``jax.grad`` compiles its pieces one by one)."""
+    return jax.value_and_grad(lambda hh: fn(x, bandwidth=hh, weights=w))(h)
+
+
+@jax.jit
+def grad_w_loo(x, h, w):
+    return jax.grad(lambda ww: bw.loo_log_likelihood(x, bandwidth=h, weights=ww))(w)
 
 
 def central(f, h, eps=1e-6):
@@ -159,14 +174,16 @@ def test_gradients_match_finite_differences(x64, h):
     x = sample("bimodal", 115, 2, seed=7)
     x = jnp.asarray(np.r_[x, x[:5]])
     w = jnp.asarray(np.random.default_rng(8).uniform(0.5, 1.5, 120))
+    h = np.asarray(h, np.float64)
     for name, fn in (("loo", bw.loo_log_likelihood), ("lscv", bw.lscv)):
-        f = lambda hh, fn=fn: float(fn(x, bandwidth=hh, weights=w))  # noqa: E731
-        g = jax.grad(lambda hh, fn=fn: fn(x, bandwidth=hh, weights=w))(jnp.asarray(h))
+        f = lambda hh, fn=fn: float(value_and_grad_h(fn, x, np.asarray(hh, np.float64), w)[0])  # noqa: E731
+        g = value_and_grad_h(fn, x, h, w)[1]
         np.testing.assert_allclose(g, central(f, h), rtol=1e-6, err_msg=name)
     # and with respect to the weights (one coordinate)
-    gw = jax.grad(lambda ww: bw.loo_log_likelihood(x, bandwidth=h, weights=ww))(w)[5]
-    fw = (float(bw.loo_log_likelihood(x, bandwidth=h, weights=w.at[5].add(1e-6)))
-          - float(bw.loo_log_likelihood(x, bandwidth=h, weights=w.at[5].add(-1e-6)))) / 2e-6
+    gw = grad_w_loo(x, h, w)[5]
+    loo = bw.loo_log_likelihood
+    fw = (float(value_and_grad_h(loo, x, h, w.at[5].add(1e-6))[0])
+          - float(value_and_grad_h(loo, x, h, w.at[5].add(-1e-6))[0])) / 2e-6
     np.testing.assert_allclose(gw, fw, rtol=1e-6)
 
 
@@ -174,17 +191,19 @@ def test_gradients_match_finite_differences(x64, h):
 @pytest.mark.parametrize("scale", [1e-6, 1e-3, 1e3, 1e6])
 def test_objectives_finite_and_gradients_not_nan_at_extreme_bandwidths(dtype, scale):
     with jax.enable_x64(dtype == "float64"):
-        # an outlier: its LOO density underflows for small bandwidths
-        x = jnp.asarray(np.r_[sample("normal", 40, 2, seed=9), [[30.0, -30.0]]], dtype)
-        hs = (scale, jnp.array([scale, 3 * scale])) if dtype == "float64" else (scale,)
+        # an outlier: its LOO density underflows for small bandwidths (n = 120 and unit
+        # weights, as in the gradient test: its float64 programs serve here too)
+        x = jnp.asarray(np.r_[sample("normal", 119, 2, seed=9), [[30.0, -30.0]]], dtype)
+        w = jnp.ones(120, dtype)
+        hs = (scale, np.array([scale, 3 * scale])) if dtype == "float64" else (scale,)
         for h in hs:
             for fn in (bw.loo_log_likelihood, bw.lscv):
-                v, g = jax.value_and_grad(lambda hh, fn=fn: fn(x, bandwidth=hh))(jnp.asarray(h, dtype))
+                v, g = value_and_grad_h(fn, x, np.asarray(h, dtype), w)
                 assert np.isfinite(v), (fn.__name__, h, v)
                 assert not np.any(np.isnan(g)), (fn.__name__, h, g)
-            if scale <= 1e-3:  # the log-likelihood falls like -min distance^2 / (2 h^2)
-                g = jax.grad(lambda hh: bw.loo_log_likelihood(x, bandwidth=hh))(jnp.asarray(h, dtype))
-                assert np.all(np.asarray(g) > 0)
+                if fn is bw.loo_log_likelihood and scale <= 1e-3:
+                    # the log-likelihood falls like -min distance^2 / (2 h^2)
+                    assert np.all(np.asarray(g) > 0)
 
 
 # --------------------------------------------------------------------------- select vs statsmodels
@@ -221,8 +240,14 @@ def test_select_matches_statsmodels_cv(x64, kind, n, d):
         assert better, (float(info.objective), at_ref)
 
 
-def test_select_scalar_rules_weights_and_kernels():
-    x = sample("normal", 150, 2, seed=11) * np.array([1.0, 2.0])
+def scaled(n=300):
+    """Features of unequal spread, float64 at n = 300 as the 2-D statsmodels cases: the
+    per-feature likelihood select compiles once for all of them."""
+    return sample("normal", n, 2, seed=11) * np.array([1.0, 2.0])
+
+
+def test_select_scalar_rules_weights_and_kernels(x64):
+    x = scaled()
     h, info = bw.select(x)
     assert h.shape == () and bool(info.converged)
     h2, info2 = bw.select(x, per_feature=True)
@@ -235,9 +260,9 @@ def test_select_scalar_rules_weights_and_kernels():
         np.testing.assert_allclose(hs, np.exp(np.mean(np.log(fn(x)))), rtol=1e-6)
         assert np.isnan(ir.objective) and int(ir.n_iter) == 0 and bool(ir.converged)
     # weights: equal weights change nothing, zero weights drop points
-    w = np.r_[np.ones(120), np.zeros(30)]
+    w = np.r_[np.ones(240), np.zeros(60)]
     hw, _ = bw.select(x, weights=3.0 * w)
-    hd, _ = bw.select(x[:120])
+    hd, _ = bw.select(x[:240])
     np.testing.assert_allclose(hw, hd, rtol=1e-4)
     # a smooth compact kernel: finite optimum, a local maximum of its likelihood
     he, ie = bw.select(x, kernel="epanechnikov")
@@ -249,8 +274,8 @@ def test_select_scalar_rules_weights_and_kernels():
 # --------------------------------------------------------------------------- string bandwidths in the core
 
 
-def test_string_bandwidths_in_core_functions():
-    x = sample("bimodal", 120, 2, seed=12)
+def test_string_bandwidths_in_core_functions(x64):
+    x = scaled()
     h_scott = np.asarray(bw.scott(x))
     np.testing.assert_allclose(jaxshift.kde(x[:4], x, bandwidth="scott"), jaxshift.kde(x[:4], x, bandwidth=h_scott))
     h_lik, _ = bw.select(x, per_feature=True)

@@ -15,6 +15,12 @@ def blobs(n=200, d=2, seed=0):
     return rng.normal(size=(n, d)) * np.linspace(1.0, 2.0, d) + rng.integers(0, 3, size=(n, 1))
 
 
+# One query set and one data set (in the default float32) for the checks that do not
+# need their own sizes: the density of each kernel then compiles once for all of them.
+DATA = blobs(100, 2)
+QUERIES = blobs(20, 2, seed=5)
+
+
 # --- normalisation -------------------------------------------------------------------------
 
 
@@ -55,19 +61,27 @@ def _diagonal_cov_data(n, stds, seed, weights=None):
     return z * np.asarray(stds) + 3.0
 
 
-@pytest.mark.parametrize("d,weighted", [(1, False), (2, False), (3, True)])
-def test_gaussian_matches_jax_scipy_gaussian_kde(x64, d, weighted):
+@jax.jit
+def _jax_scipy_reference(data_t, w, q):
+    """jax.scipy's gaussian_kde (bw_method=0.4) as one compiled program (eagerly it
+    compiles op by op): its per-feature bandwidths, densities and log-densities at q."""
     from jax.scipy.stats import gaussian_kde
 
+    ref = gaussian_kde(data_t, bw_method=0.4, weights=w)
+    return jnp.sqrt(jnp.diag(jnp.atleast_2d(ref.covariance))), ref.evaluate(q), ref.logpdf(q)
+
+
+@pytest.mark.parametrize("d,weighted", [(1, False), (2, False), (3, True)])
+def test_gaussian_matches_jax_scipy_gaussian_kde(x64, d, weighted):
     w = np.random.default_rng(1).uniform(0.1, 2.0, 300) if weighted else None
     data = _diagonal_cov_data(300, np.linspace(0.5, 2.0, d), seed=d, weights=w)
-    ref = gaussian_kde(jnp.asarray(data.T), bw_method=0.4, weights=None if w is None else jnp.asarray(w))
-    h = np.sqrt(np.diag(np.atleast_2d(np.asarray(ref.covariance))))
     x = data[:40] + 0.3
+    h, want, want_log = _jax_scipy_reference(data.T, w, x.T)
+    h = np.asarray(h)
     ours = jaxshift.kde(x, data, bandwidth=h, weights=w)
     assert ours.dtype == jnp.float64
-    np.testing.assert_allclose(ours, ref.evaluate(jnp.asarray(x.T)), rtol=1e-5)
-    np.testing.assert_allclose(jaxshift.log_kde(x, data, bandwidth=h, weights=w), ref.logpdf(jnp.asarray(x.T)), rtol=1e-5)
+    np.testing.assert_allclose(ours, want, rtol=1e-5)
+    np.testing.assert_allclose(jaxshift.log_kde(x, data, bandwidth=h, weights=w), want_log, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["gaussian", "tophat", "epanechnikov"])
@@ -112,8 +126,7 @@ def test_log_kde_is_minus_inf_only_outside_compact_support(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_kde_is_exp_log_kde(name):
-    data = blobs(100, 2)
-    x = blobs(20, 2, seed=5)
+    data, x = DATA, QUERIES
     np.testing.assert_allclose(
         jaxshift.kde(x, data, bandwidth=0.8, kernel=name),
         np.exp(jaxshift.log_kde(x, data, bandwidth=0.8, kernel=name)),
@@ -124,8 +137,7 @@ def test_kde_is_exp_log_kde(name):
 
 def test_far_from_origin_data_keeps_precision():
     """Centring: the GEMM form must not cancel catastrophically for data far from 0."""
-    data = blobs(200, 3)
-    x = blobs(30, 3, seed=3)
+    data, x = DATA, QUERIES
     near = np.asarray(jaxshift.log_kde(x, data, bandwidth=0.5))
     far = np.asarray(jaxshift.log_kde(x + 1e4, data + 1e4, bandwidth=0.5))
     np.testing.assert_allclose(far, near, rtol=2e-3, atol=2e-3)
@@ -141,10 +153,11 @@ def test_grad_mean_log_kde_wrt_bandwidth_matches_finite_differences(x64, name, p
     x = blobs(40, 2, seed=7)
     h0 = np.array([1.1, 1.6]) if per_feature else np.array(1.3)
 
+    @jax.jit  # one program each for f and its gradient, not op by op
     def f(h):
         return jnp.mean(jaxshift.log_kde(x, data, bandwidth=h, kernel=name))
 
-    g = np.atleast_1d(np.asarray(jax.grad(f)(jnp.asarray(h0))))
+    g = np.atleast_1d(np.asarray(jax.jit(jax.grad(f))(jnp.asarray(h0))))
     eps = 1e-5
     fd = []
     for i in range(np.size(h0)):
@@ -159,14 +172,14 @@ def test_grad_mean_log_kde_wrt_bandwidth_matches_finite_differences(x64, name, p
 def test_grad_kde_wrt_x_and_data_matches_finite_differences(x64):
     data = blobs(50, 2)
     x0 = jnp.array([0.4, 1.2])
-    gx = jax.grad(lambda x: jaxshift.kde(x, data, bandwidth=0.9))(x0)
+    gx = jax.jit(jax.grad(lambda x: jaxshift.kde(x, data, bandwidth=0.9)))(x0)
     eps = 1e-6
     fd = [
         (jaxshift.kde(x0 + eps * e, data, bandwidth=0.9) - jaxshift.kde(x0 - eps * e, data, bandwidth=0.9)) / (2 * eps)
         for e in np.eye(2)
     ]
     np.testing.assert_allclose(gx, fd, rtol=1e-6)
-    gd = jax.grad(lambda y: jaxshift.log_kde(x0, y, bandwidth=0.9))(jnp.asarray(data))
+    gd = jax.jit(jax.grad(lambda y: jaxshift.log_kde(x0, y, bandwidth=0.9)))(jnp.asarray(data))
     assert gd.shape == data.shape and np.all(np.isfinite(gd))
     e = np.zeros_like(data)
     e[3, 1] = eps
@@ -176,7 +189,7 @@ def test_grad_kde_wrt_x_and_data_matches_finite_differences(x64):
 
 def test_grad_outside_compact_support_is_zero_not_nan():
     data = np.array([[0.0], [1.0]])
-    g = jax.grad(lambda h: jnp.sum(jaxshift.kde(jnp.array([[5.0]]), data, bandwidth=h, kernel="epanechnikov")))(1.0)
+    g = jax.jit(jax.grad(lambda h: jnp.sum(jaxshift.kde(jnp.array([[5.0]]), data, bandwidth=h, kernel="epanechnikov"))))(1.0)
     assert float(g) == 0.0
 
 
@@ -196,12 +209,12 @@ def test_log_kde_out_of_reach_is_minus_inf_with_zero_gradient(x64):
     args = tuple(jnp.asarray(a) for a in (x, data, 1.2, w))
     lk = each(*args)
     assert np.isfinite(lk[0]) and lk[1] == -np.inf
-    grads = jax.jacrev(each, argnums=(0, 1, 2, 3))(*args)  # [2 queries, ...] per argument
+    grads = jax.jit(jax.jacrev(each, argnums=(0, 1, 2, 3)))(*args)  # [2 queries, ...] per argument
     for g in grads:
         g = np.asarray(g)
         assert np.all(np.isfinite(g)) and np.all(g[1] == 0.0)
     # the likelihood's gradient in the bandwidth: that of its finite term
-    g_h = float(jax.grad(lambda h: jnp.sum(each(args[0], args[1], h, args[3])))(1.2))
+    g_h = float(jax.jit(jax.grad(lambda h: jnp.sum(each(args[0], args[1], h, args[3]))))(1.2))
     eps = 1e-6
     fd = (float(each(args[0][:1], args[1], 1.2 + eps, args[3])[0])
           - float(each(args[0][:1], args[1], 1.2 - eps, args[3])[0])) / (2 * eps)
@@ -210,7 +223,8 @@ def test_log_kde_out_of_reach_is_minus_inf_with_zero_gradient(x64):
     lone = np.concatenate([data, [[9.0, 9.0]]])
     loo = jaxshift.bandwidth.loo_log_likelihood(lone, bandwidth=1.2, kernel="epanechnikov")
     assert loo == -np.inf
-    g = float(jax.grad(lambda h: jaxshift.bandwidth.loo_log_likelihood(lone, bandwidth=h, kernel="epanechnikov"))(1.2))
+    g = float(jax.jit(jax.grad(
+        lambda h: jaxshift.bandwidth.loo_log_likelihood(lone, bandwidth=h, kernel="epanechnikov")))(1.2))
 
     def finite_terms(h):  # the three finite leave-one-out terms, each over n - 1 = 3 others
         return sum(float(each(lone[i], np.delete(lone, i, 0), h, None)) for i in range(3)) / 4
@@ -239,8 +253,7 @@ def test_jit_equals_eager_and_blocked_equals_single_block(name):
 
 
 def test_vmap_over_bandwidths_equals_loop():
-    data = blobs(300, 2)
-    x = blobs(25, 2, seed=4)
+    data, x = DATA, QUERIES
     hs = jnp.array([0.2, 0.5, 1.0, 3.0])
     batched = jax.vmap(lambda h: jaxshift.kde(x, data, bandwidth=h))(hs)
     looped = jnp.stack([jaxshift.kde(x, data, bandwidth=h) for h in hs])
@@ -250,8 +263,7 @@ def test_vmap_over_bandwidths_equals_loop():
 
 
 def test_vmap_over_queries_equals_batch():
-    data = blobs(100, 2)
-    x = blobs(10, 2, seed=1)
+    data, x = DATA, QUERIES
     np.testing.assert_allclose(
         jax.vmap(lambda q: jaxshift.kde(q, data, bandwidth=0.5))(jnp.asarray(x, jnp.float32)),
         jaxshift.kde(x, data, bandwidth=0.5),
@@ -261,8 +273,7 @@ def test_vmap_over_queries_equals_batch():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_agrees_with_float64(name):
-    data = blobs(400, 3)
-    x = blobs(50, 3, seed=2)
+    data, x = DATA, QUERIES
     f32 = np.asarray(jaxshift.log_kde(x.astype(np.float32), data.astype(np.float32), bandwidth=0.8, kernel=name))
     with jax.enable_x64(True):
         f64 = np.asarray(jaxshift.log_kde(x, data, bandwidth=0.8, kernel=name))
@@ -316,10 +327,10 @@ def test_200k_by_200k_compiles_to_bounded_memory(name, algorithm):
         assert stats.temp_size_in_bytes < 64 * 2**20, stats
 
 
-def test_bandwidth_rule_uses_the_kde_kernel():
+def test_bandwidth_rule_uses_the_kde_kernel(x64):
     from jaxshift.bandwidth import resolve
 
-    data = blobs(150, 1)
+    data = blobs(400, 1)  # float64 400 x 1 as test_bandwidth's 1-D select: one compile per process
     x = data[:5]
     h_epa = resolve("likelihood", data, kernel="epanechnikov")
     h_gauss = resolve("likelihood", data, kernel="gaussian")

@@ -143,11 +143,12 @@ def test_gradients_against_finite_differences(x64):
     bounds = jnp.array([[-4.0, 4.0], [-4.0, 4.0]])
     probe = np.random.default_rng(9).random((32, 32))
 
+    @jax.jit  # one program for the loss, one for its gradient (eagerly: op by op)
     def loss(h, x, ww):
         return jnp.sum(probe * jaxshift.kde_grid(x, bandwidth=h, weights=ww, size=32, bounds=bounds).density)
 
     h = jnp.array([0.6, 0.9])
-    gh, gx, gw = jax.grad(loss, argnums=(0, 1, 2))(h, data, w)
+    gh, gx, gw = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(h, data, w)
     for j in range(2):
         np.testing.assert_allclose(gh[j], _fd(lambda t, j=j: loss(h + t * np.eye(2)[j], data, w), 0.0, 1e-6),
                                    rtol=1e-6)
@@ -158,8 +159,9 @@ def test_gradients_against_finite_differences(x64):
     ew = np.eye(50)[11]
     np.testing.assert_allclose(gw[11], _fd(lambda t: loss(h, data, w + t * ew), 0.0, 1e-6), rtol=1e-6)
     # Scalar bandwidth with the default grid, which moves with the bandwidth.
-    g = jax.grad(lambda hh: jaxshift.kde_grid(data, bandwidth=hh, size=32).density.sum())(0.7)
-    fd = _fd(lambda hh: jaxshift.kde_grid(data, bandwidth=hh, size=32).density.sum(), 0.7, 1e-6)
+    total = jax.jit(lambda hh: jaxshift.kde_grid(data, bandwidth=hh, size=32).density.sum())
+    g = jax.jit(jax.grad(total))(0.7)
+    fd = _fd(total, 0.7, 1e-6)
     np.testing.assert_allclose(g, fd, rtol=1e-5)
 
 

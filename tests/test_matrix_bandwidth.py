@@ -85,9 +85,9 @@ def test_one_by_one_matrix_is_h_squared(x64):
         np.testing.assert_allclose(a, b, rtol=1e-12)
         np.testing.assert_allclose(jaxshift.shift(x, data, bandwidth=[[0.49]], kernel=name),
                                    jaxshift.shift(x, data, bandwidth=0.7, kernel=name), rtol=0, atol=1e-12)
-    # [h] is a vector (h), [[v]] a matrix (H = v)
-    assert float(jaxshift.kde(np.zeros(1), np.zeros((1, 1)), bandwidth=[4.0])) == pytest.approx(
-        float(jaxshift.kde(np.zeros(1), np.zeros((1, 1)), bandwidth=[[16.0]])), rel=1e-12)
+    # [h] is a vector (h), [[v]] a matrix (H = v) (the matrix call shares the compile above)
+    np.testing.assert_allclose(jaxshift.kde(x, data, bandwidth=[4.0]), jaxshift.kde(x, data, bandwidth=[[16.0]]),
+                               rtol=1e-12)
 
 
 def test_one_gaussian_step_matches_numpy(x64):
@@ -172,11 +172,13 @@ def test_gradients_with_respect_to_h_match_finite_differences(x64):
         return jnp.sum(jaxshift.find_modes(x[:3], data, bandwidth=hm, weights=w, tol=1e-12, max_iter=5000).modes)
 
     for f in (dens, step, path, modes):
-        g = jax.grad(f)(h)
+        f = jax.jit(f)  # one program each for f and its gradient (eagerly: op by op)
+        g = jax.jit(jax.grad(f))(h)
         np.testing.assert_allclose(g, g.T, rtol=1e-12, atol=1e-12)  # symmetric: d/dH of a symmetric argument
         assert float(jnp.sum(g * E2)) == pytest.approx(float(_fd(f, h, E2)), rel=1e-6, abs=1e-8)
     # forward mode agrees
-    _, t = jax.jvp(dens, (h,), (jnp.asarray(E2),))
+    dens = jax.jit(dens)
+    _, t = jax.jit(lambda h, e: jax.jvp(dens, (h,), (e,)))(h, jnp.asarray(E2))
     assert float(t) == pytest.approx(float(_fd(dens, h, E2)), rel=1e-6)
 
 
