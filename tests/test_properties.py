@@ -94,8 +94,11 @@ def test_modes_are_fixed_points_of_shift(name, problem):
     data, seeds, h, w, _ = problem
     blk = blocks(data.shape[1])
     with jax.enable_x64(True):
-        res = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, tol=1e-10 * np.max(h),
-                                  max_iter=2000, **blk)
+        # tol one value per feature, all equal (the Euclidean length of the step, as a
+        # scalar tol): the shape of the default tol, so that this program is also the
+        # equivariance test's (max_iter is traced)
+        tol = np.full(len(h), 1e-10 * np.max(h))
+        res = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, tol=tol, max_iter=2000, **blk)
         moved = jaxshift.shift(res.modes, data, bandwidth=h, kernel=name, weights=w)
     conv = np.asarray(res.converged)
     reach = in_reach(np.asarray(res.modes), data, h, name, w)
@@ -107,6 +110,26 @@ def test_modes_are_fixed_points_of_shift(name, problem):
     own = np.ones(4, bool) if w is None else w[:4] > 0  # seeds on points that pull
     assert own[0] and reach[:4][own].all()
     np.testing.assert_allclose(np.asarray(moved)[conv], np.asarray(res.modes)[conv], atol=1e-8 * np.max(h))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(problems(), st.floats(0.1, 10.0), st.floats(-100.0, 100.0))
+def test_translation_and_scale_equivariance(name, problem, scale, offset):
+    data, seeds, h, w, _ = problem
+    blk = blocks(data.shape[1])  # the fixed-point test's program (the default tol is [d])
+    with jax.enable_x64(True):
+        base = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, max_iter=50, **blk)
+        moved = jaxshift.find_modes(
+            seeds * scale + offset, data * scale + offset, bandwidth=h * scale, kernel=name, weights=w, max_iter=50,
+            **blk,
+        )
+        np.testing.assert_allclose(moved.modes, np.asarray(base.modes) * scale + offset, atol=1e-7 * scale * (1 + abs(offset)))
+        np.testing.assert_array_equal(moved.n_iter, base.n_iter)
+        # densities scale by 1 / scale^d
+        d = data.shape[1]
+        ka = np.asarray(jaxshift.kde(seeds, data, bandwidth=h, kernel=name, weights=w))
+        kb = np.asarray(jaxshift.kde(seeds * scale + offset, data * scale + offset, bandwidth=h * scale, kernel=name, weights=w))
+        np.testing.assert_allclose(kb * scale**d, ka, rtol=1e-7, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -145,21 +168,3 @@ def test_permutation_invariance(name, problem):
     la = np.asarray(jaxshift.log_kde(seeds, data, bandwidth=h, kernel=name, weights=w))
     lb = np.asarray(jaxshift.log_kde(seeds, data[perm], bandwidth=h, kernel=name, weights=wp))
     np.testing.assert_allclose(la, lb, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", NAMES)
-@given(problems(), st.floats(0.1, 10.0), st.floats(-100.0, 100.0))
-def test_translation_and_scale_equivariance(name, problem, scale, offset):
-    data, seeds, h, w, _ = problem
-    with jax.enable_x64(True):
-        base = jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name, weights=w, max_iter=50)
-        moved = jaxshift.find_modes(
-            seeds * scale + offset, data * scale + offset, bandwidth=h * scale, kernel=name, weights=w, max_iter=50
-        )
-        np.testing.assert_allclose(moved.modes, np.asarray(base.modes) * scale + offset, atol=1e-7 * scale * (1 + abs(offset)))
-        np.testing.assert_array_equal(moved.n_iter, base.n_iter)
-        # densities scale by 1 / scale^d
-        d = data.shape[1]
-        ka = np.asarray(jaxshift.kde(seeds, data, bandwidth=h, kernel=name, weights=w))
-        kb = np.asarray(jaxshift.kde(seeds * scale + offset, data * scale + offset, bandwidth=h * scale, kernel=name, weights=w))
-        np.testing.assert_allclose(kb * scale**d, ka, rtol=1e-7, atol=1e-12)
