@@ -463,6 +463,9 @@ def test_cluster_helpers_numerics(case, min_bin_freq):
         _cluster_helpers(case, min_bin_freq)
 
 
+_find_clusters_jit = jax.jit(find_clusters, static_argnames="capacity")
+
+
 def _cluster_helpers(case, min_bin_freq):
     _, data, h, w, kind, _ = case
     d_in, dv = as_input(data, kind)
@@ -480,7 +483,9 @@ def _cluster_helpers(case, min_bin_freq):
     centres, labels = ms.cluster_centers_, ms.labels_
     assert np.all(np.isfinite(centres)) and labels.shape == (len(dv),)
     assert labels.min() >= 0 and labels.max() < len(centres)
-    fc = find_clusters(dv, bandwidth=h, seeds=dv, capacity=len(dv), weights=w)
+    # jitted (weights always an array: None means ones): one program per shape, where the
+    # eager call compiles its merge loop anew on every call
+    fc = _find_clusters_jit(dv, bandwidth=h, seeds=dv, capacity=len(dv), weights=np.ones(len(dv)) if w is None else w)
     assert int(fc.n_clusters) == len(centres) and not bool(fc.overflow)
     np.testing.assert_array_equal(np.asarray(fc.labels), labels)
     np.testing.assert_allclose(np.asarray(fc.centres)[: len(centres)], centres, rtol=0, atol=coord_tol(dv, rel=1e-12))

@@ -39,34 +39,41 @@ def central(f, v, eps):
 
 
 def test_mode_gradients_match_finite_differences(x64):
-    data = jnp.asarray(blobs())
+    # Every derivative and every finite difference is one jitted program, called with
+    # new values of one shape (the bandwidth as a float64 array, never a Python float).
+    data = np.asarray(blobs())
     seeds = data[::6]
     res = jaxshift.find_modes(seeds, data, bandwidth=0.8, tol=TOL, max_iter=3000)
     assert bool(res.converged.all())
     coef = jnp.asarray(np.random.default_rng(1).normal(size=seeds.shape))
 
-    def loss(h, d=data, w=None):
+    def loss(h, d, w):
         return jnp.sum(coef * modes(seeds, d, h, w))
 
+    f = jax.jit(loss)
+    grad_hd = jax.jit(jax.grad(loss, argnums=(0, 1)))  # bandwidth and data (weights None)
+    h0 = np.asarray(0.8)
     # scalar bandwidth: reverse and forward mode
-    g = jax.grad(loss)(0.8)
-    fd = central(lambda h: float(loss(h)), 0.8, 1e-5)
+    g, gd = grad_hd(h0, data, None)
+    fd = central(lambda h: float(f(h, data, None)), h0, 1e-5)
     np.testing.assert_allclose(g, fd, rtol=1e-6)
-    np.testing.assert_allclose(jax.jacfwd(loss)(0.8), fd, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(jax.jacfwd(loss))(h0, data, None), fd, rtol=1e-6)
     # per-feature bandwidth
-    h2 = jnp.array([0.7, 1.1])
-    np.testing.assert_allclose(jax.grad(loss)(h2), central(lambda h: float(loss(h)), h2, 1e-5), rtol=1e-6)
+    h2 = np.array([0.7, 1.1])
+    np.testing.assert_allclose(grad_hd(h2, data, None)[0], central(lambda h: float(f(h, data, None)), h2, 1e-5),
+                               rtol=1e-6)
     # data and weights (a few coordinates)
-    gd = jax.grad(lambda d: loss(0.8, d))(data)
     for i, k in ((3, 0), (30, 1), (44, 0)):
-        e = jnp.zeros_like(data).at[i, k].set(1e-5)
-        fd = (float(loss(0.8, data + e)) - float(loss(0.8, data - e))) / 2e-5
+        e = np.zeros_like(data)
+        e[i, k] = 1e-5
+        fd = (float(f(h0, data + e, None)) - float(f(h0, data - e, None))) / 2e-5
         np.testing.assert_allclose(gd[i, k], fd, rtol=1e-5, atol=1e-9)
-    w = jnp.ones(len(data))
-    gw = jax.grad(lambda ww: loss(0.8, data, ww))(w)
+    w = np.ones(len(data))
+    gw = jax.jit(jax.grad(loss, argnums=2))(h0, data, w)
     for i in (2, 40):
-        e = jnp.zeros_like(w).at[i].set(1e-5)
-        fd = (float(loss(0.8, data, w + e)) - float(loss(0.8, data, w - e))) / 2e-5
+        e = np.zeros_like(w)
+        e[i] = 1e-5
+        fd = (float(f(h0, data, w + e)) - float(f(h0, data, w - e))) / 2e-5
         np.testing.assert_allclose(gw[i], fd, rtol=1e-5, atol=1e-9)
 
 
@@ -80,20 +87,23 @@ def test_mode_gradient_equals_long_trajectory_gradient_and_jit_vmap(x64):
     def by_path(h):  # reverse-mode through 400 unrolled steps: converges to the same derivative
         return jnp.sum(jaxshift.trajectory(seeds, data, bandwidth=h, steps=400)[-1] ** 2)
 
-    np.testing.assert_allclose(jax.grad(by_modes)(0.9), jax.grad(by_path)(0.9), rtol=1e-6)
+    h0 = jnp.asarray(0.9)  # the same shape and dtype as the entries of hs below
+    jitted = jax.jit(jax.grad(by_modes))
+    np.testing.assert_allclose(jitted(h0), jax.jit(jax.grad(by_path))(h0), rtol=1e-6)
     hs = jnp.array([0.8, 0.9])
-    np.testing.assert_allclose(jax.vmap(jax.grad(by_modes))(hs), [jax.grad(by_modes)(h) for h in hs], rtol=1e-9)
-    np.testing.assert_allclose(jax.jit(jax.grad(by_modes))(0.9), jax.grad(by_modes)(0.9), rtol=1e-9)
+    np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(by_modes)))(hs), [jitted(h) for h in hs], rtol=1e-9)
+    # jit against the eager (un-jitted) gradient
+    np.testing.assert_allclose(jitted(h0), jax.grad(by_modes)(h0), rtol=1e-9)
 
 
 def test_mode_gradient_limits():
     data = blobs(3).astype(np.float32)
     seeds = data[:4]
     # seeds do not move a converged mode: zero derivative, not NaN
-    gs = jax.grad(lambda s: jnp.sum(jaxshift.find_modes(s, data, bandwidth=0.8).modes))(jnp.asarray(seeds))
+    gs = jax.jit(jax.grad(lambda s: jnp.sum(jaxshift.find_modes(s, data, bandwidth=0.8).modes)))(jnp.asarray(seeds))
     np.testing.assert_array_equal(gs, 0.0)
     # a compact kernel: modes are piecewise constant in the bandwidth (zero derivative a.e.)
-    g = jax.grad(lambda h: jnp.sum(jaxshift.find_modes(seeds, data, bandwidth=h, kernel="flat").modes))(1.3)
+    g = jax.jit(jax.grad(lambda h: jnp.sum(jaxshift.find_modes(seeds, data, bandwidth=h, kernel="flat").modes)))(1.3)
     assert g == 0.0
     # public behaviour unchanged: same modes, n_iter, converged as without differentiation
     res = jaxshift.find_modes(seeds, data, bandwidth=0.8)
@@ -120,12 +130,13 @@ def test_second_derivatives_match_finite_differences_of_the_gradient(x64):
         w = 1.0 + p[3] * wdir
         return jnp.sum(coef * modes(seeds, d, h, w))
 
-    p0 = jnp.array([0.8, 0.9, 0.0, 0.0])
+    p0 = np.array([0.8, 0.9, 0.0, 0.0])
     grad = jax.jit(jax.grad(loss))
     eps = 1e-5
-    fd = np.stack([(grad(p0.at[i].add(eps)) - grad(p0.at[i].add(-eps))) / (2 * eps) for i in range(4)], axis=1)
+    fd = np.stack([(np.asarray(grad(p0 + eps * e)) - np.asarray(grad(p0 - eps * e))) / (2 * eps) for e in np.eye(4)],
+                  axis=1)
     assert np.all(np.abs(fd) > 1e-3)  # every entry matters
     np.testing.assert_allclose(fd, fd.T, rtol=1e-5)  # a Hessian: symmetric
     for name, hess in [("hessian", jax.hessian), ("jacrev(jacrev)", lambda f: jax.jacrev(jax.jacrev(f))),
                        ("jacfwd(jacfwd)", lambda f: jax.jacfwd(jax.jacfwd(f)))]:
-        np.testing.assert_allclose(hess(loss)(p0), fd, rtol=1e-5, atol=1e-8, err_msg=name)
+        np.testing.assert_allclose(jax.jit(hess(loss))(p0), fd, rtol=1e-5, atol=1e-8, err_msg=name)

@@ -62,16 +62,20 @@ def test_seed_with_no_data_in_reach_is_not_converged():
     res = jaxshift.find_modes(seeds, data, bandwidth=1.0, kernel=name)
     assert res.converged.tolist() == [True, False] and int(res.n_iter[1]) == 1
     np.testing.assert_array_equal(res.modes[1], seeds[1])
-    dh = jax.jacfwd(lambda h: jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name).modes)(1.0)
+    # the derivatives jitted: one program each, not one per eager primitive
+    dh = jax.jit(jax.jacfwd(lambda h: jaxshift.find_modes(seeds, data, bandwidth=h, kernel=name).modes))(1.0)
     assert np.all(np.isfinite(dh)) and np.all(dh[1] == 0.0)
-    gd = jax.grad(lambda y: jnp.sum(jaxshift.find_modes(seeds, y, bandwidth=1.0, kernel=name).modes))(
+    gd = jax.jit(jax.grad(lambda y: jnp.sum(jaxshift.find_modes(seeds, y, bandwidth=1.0, kernel=name).modes)))(
         jnp.asarray(data, jnp.float32))
     assert np.all(np.isfinite(gd))
     from jaxshift.cluster import find_clusters
 
-    one = find_clusters(data, bandwidth=1.0, seeds=seeds, capacity=2, kernel=name)
+    # jitted: one program for both calls (the eager call compiles ~60 primitives and its
+    # merge loop)
+    clusters = jax.jit(find_clusters, static_argnames=("capacity", "kernel"))
+    one = clusters(data, bandwidth=1.0, seeds=seeds, capacity=2, kernel=name)
     assert int(one.n_clusters) == 1 and one.labels.tolist() == [0, 0, 0]
-    none = find_clusters(data, bandwidth=1.0, seeds=seeds[::-1] + 40.0, capacity=2, kernel=name)
+    none = clusters(data, bandwidth=1.0, seeds=seeds[::-1] + 40.0, capacity=2, kernel=name)
     assert int(none.n_clusters) == 0 and none.labels.tolist() == [-1, -1, -1]
 
 
@@ -188,10 +192,13 @@ def test_trajectory_is_repeated_shift_and_differentiable(x64):
     def loss(h):
         return jnp.sum(jaxshift.trajectory(seeds, data, bandwidth=h, steps=5)[-1] ** 2)
 
-    g = jax.grad(loss)(1.1)
-    fd = (loss(1.1 + 1e-6) - loss(1.1 - 1e-6)) / 2e-6
-    assert float(g) == pytest.approx(float(fd), rel=1e-5)
-    gd = jax.grad(lambda y: jnp.sum(jaxshift.trajectory(seeds, y, bandwidth=1.1, steps=2)[-1]))(jnp.asarray(data))
+    # jitted: one program each (the finite difference calls one with two values)
+    g = jax.jit(jax.grad(loss))(1.1)
+    loss_jit = jax.jit(loss)
+    fd = (float(loss_jit(1.1 + 1e-6)) - float(loss_jit(1.1 - 1e-6))) / 2e-6
+    assert float(g) == pytest.approx(fd, rel=1e-5)
+    gd = jax.jit(jax.grad(lambda y: jnp.sum(jaxshift.trajectory(seeds, y, bandwidth=1.1, steps=2)[-1])))(
+        jnp.asarray(data))
     assert gd.shape == data.shape and bool(jnp.all(jnp.isfinite(gd)))
 
 
