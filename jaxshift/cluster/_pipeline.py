@@ -240,8 +240,11 @@ def find_clusters(
                     data_block=db)
 
 
+@functools.partial(jax.jit, static_argnames=("capacity", "kernel", "algorithm", "query_block", "data_block"))
 def _cluster(data, seeds, bandwidth, weights, max_iter, cluster_all, *, capacity, kernel,
              algorithm, query_block, data_block):
+    """:func:`find_clusters` on validated arrays, one compiled program (eagerly, the merge's
+    ``while_loop`` would be traced and compiled anew on every call)."""
     n, d = data.shape
     if seeds.shape[0] == 0:  # no seed, no cluster (a static shape: also under jit)
         return Clusters(jnp.zeros((capacity, d), data.dtype), jnp.zeros((capacity,), bool),
