@@ -13,7 +13,10 @@ single data point. Two stages, each a ``lax.while_loop`` over all seeds:
    cell, early on plateaus and ridges.
 2. The refinement, cells ``h / s`` wide (:func:`fine_step`): the cells that can reach the
    ball of radius ``h`` around the point, each with the fraction of it inside, so the
-   points creep on to the modes as in exact mean shift.
+   points creep on to the modes as in exact mean shift. Its step is a continuous map
+   that converges linearly, slowly on broad modes (up to ~170 steps on a photo's
+   colours): two plain steps that shrink by a steady factor are extrapolated (Aitken,
+   :func:`_run`), which halves that without moving the fixed points.
 
 Cells are keyed by integer coordinates: a cell's key is its index in the box of cells
 the data span, widened by twice a step's reach, in int32 (int64 for float64 data); a
@@ -199,18 +202,40 @@ def fine_step(grid: _Grid, x, bandwidth, s: int, kernel: Kernel):
     return _mean(jnp.sum(a[..., None] * mu, axis=1), jnp.sum(a, axis=1), count, x)
 
 
-def _run(step, state, max_iter, tol):
+_AITKEN_MAX_RATIO = 0.95  # larger ratios (jumps up to 49 steps long) cost agreement with exact mean shift
+
+
+def _run(step, state, max_iter, tol, extrapolate=False):
     """Steps until every seed stopped: after an update of at most ``tol`` (converged), with
-    no data in reach (stays, weight 0), or at ``max_iter`` updates in all."""
+    no data in reach (stays, weight 0), or at ``max_iter`` updates in all.
+
+    ``extrapolate`` (static): Aitken's extrapolation of two plain steps in a row that
+    shrink by a steady factor ``r`` (``0 < r <= 0.95`` along the previous step): the
+    update goes on to ``new + r / (1 - r) (new - x)``, the limit of the steps were they
+    to go on shrinking by ``r``. The refinement's step, a continuous map, converges
+    linearly, with ``r`` up to ~0.97 on a photo's colours (171 steps to reach ``tol``
+    there; 87 extrapolated). Larger ratios (jumps up to 49 steps long; 48 steps there)
+    cost agreement with exact mean shift (ARI against scikit-learn 0.961 instead of
+    0.981 in float32). The stopping rule is unchanged: a seed stops after a plain
+    step of at most ``tol``, which is not extrapolated, so a converged seed is a fixed
+    point of the step to within ``tol``. After an extrapolated update the next one is
+    plain (the two steps compared are always plain ones)."""
     def active_of(st):
         return ~st["stopped"] & (st["n_iter"] < max_iter)
 
-    def body(st):
+    def body(carry):
+        st, plain = carry
         x, active = st["x"], active_of(st)
         new, weight = step(x)
         ok = weight > 0
         done = _within_tol(new - x, tol, x)
-        return dict(
+        jump = jnp.zeros_like(done)
+        if extrapolate:
+            d1, d2 = x - st["prev"], new - x
+            r = jnp.sum(d1 * d2, axis=1) / jnp.maximum(jnp.sum(d1 * d1, axis=1), jnp.finfo(x.dtype).tiny)
+            jump = plain & ~done & ok & (r > 0.0) & (r <= _AITKEN_MAX_RATIO)
+            new = jnp.where(jump[:, None], new + (r / (1.0 - r))[:, None] * d2, new)
+        st = dict(
             x=jnp.where(active[:, None], new, x),
             prev=jnp.where(active[:, None], x, st["prev"]),
             n_iter=st["n_iter"] + active.astype(jnp.int32),
@@ -218,8 +243,11 @@ def _run(step, state, max_iter, tol):
             converged=st["converged"] | (active & done & ok),
             stopped=st["stopped"] | (active & (done | ~ok)),
         )
+        return st, jnp.where(active, ~jump, plain)
 
-    return lax.while_loop(lambda st: jnp.any(active_of(st)), body, state)
+    # The first update of a stage is compared with no plain step of the same map.
+    plain = jnp.zeros(state["stopped"].shape, bool)
+    return lax.while_loop(lambda c: jnp.any(active_of(c[0])), body, (state, plain))[0]
 
 
 def start(seeds, frozen=None):
@@ -245,7 +273,8 @@ def fine(state, data, bandwidth, weights, max_iter, tol, *, kernel, refine):
     # Converged seeds go on; frozen ones and those without data stay stopped.
     stopped = state["stopped"] & ~state["converged"]
     state = dict(state, stopped=stopped | grid.overflow, converged=jnp.zeros_like(state["converged"]))
-    return _run(lambda x: fine_step(grid, x, bandwidth, refine, kernel), state, max_iter, tol), grid.overflow
+    return _run(lambda x: fine_step(grid, x, bandwidth, refine, kernel), state, max_iter, tol,
+                extrapolate=True), grid.overflow
 
 
 def climb(seeds, data, bandwidth, weights, max_iter, tol, frozen=None, *, kernel, refine=None) -> Climb:

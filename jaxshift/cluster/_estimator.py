@@ -281,6 +281,11 @@ class MeanShift:
         Returns:
             ``self``, fitted.
         """
+        return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight=None, distinct=False):
+        """:meth:`fit`; ``distinct``: the caller knows the rows of ``X`` are distinct (an
+        image's colours), so they are not deduplicated again."""
         owner = type(self).__name__
         kernel = self._check_params()
         columns = getattr(X, "columns", None)
@@ -307,8 +312,7 @@ class MeanShift:
             seeds = get_bin_seeds(X, bandwidth, self.min_bin_freq) if self.bin_seeding else X
 
         grid = self.algorithm == "grid"
-        # The grid is linear in n: deduplication would cost more than it saves.
-        data, data_w, inverse = (X, weights, None) if grid else _deduplicate(X, weights)
+        data, data_w, inverse = (X, weights, None) if distinct else _deduplicate(X, weights)
         if np.ndim(bandwidth) == 0 and bandwidth == 0:
             modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
             self.n_pairs_ = 0.0

@@ -130,9 +130,9 @@ def segment_colors(
         # A grid that keeps every colour in its own bin (one colour, a few far apart)
         # seeds from the colours themselves: the same result, nothing to warn about.
         warnings.filterwarnings("ignore", "Binning data failed", UserWarning)
-        model.fit(colors.astype(dtype), sample_weight=counts.astype(dtype))
+        model._fit(colors.astype(dtype), counts.astype(dtype), distinct=True)
     palette = np.asarray(model.cluster_centers_, np.float64) + 0.0  # no -0.0
     labels = np.asarray(model.labels_)[inverse].reshape(h, w).astype(np.int32)
-    quantized = _restore(img, _to_dtype(palette[labels], img.dtype))
+    quantized = _restore(img, _to_dtype(palette, img.dtype)[labels])
     return ColorSegmentation(labels, palette, quantized, float(bandwidth))
 
