@@ -44,6 +44,23 @@ def test_accepted_input_kinds_cluster_as_their_numbers():
         assert np.array_equal(ours.predict(given), ref.labels_), name
 
 
+def test_unsigned_pixels_deduplicate_on_packed_keys_like_their_floats():
+    """uint8 rows (an image's pixels) are deduplicated on their packed integer keys, float
+    rows on per-channel offsets: the same distinct rows, counts and order, so the same fit;
+    and scikit-learn's labels and centres on the same numbers."""
+    rng = np.random.default_rng(4)
+    px = np.concatenate([rng.integers(0, 6, (300, 3)), rng.integers(40, 46, (200, 3))]).astype(np.uint8)
+    sk = pytest.importorskip("sklearn.cluster")
+    ref = sk.MeanShift(bandwidth=4.0, bin_seeding=True).fit(px.astype(np.float64))
+    for algorithm in ("auto", "grid"):
+        a = MeanShift(bandwidth=4.0, bin_seeding=True, algorithm=algorithm).fit(px)
+        b = MeanShift(bandwidth=4.0, bin_seeding=True, algorithm=algorithm).fit(px.astype(np.float64))
+        assert np.array_equal(a.labels_, b.labels_) and np.array_equal(a.cluster_centers_, b.cluster_centers_)
+        assert np.array_equal(a.labels_, ref.labels_), algorithm
+        tol = 1e-12 if algorithm == "auto" else 0.2 * 4.0  # the grid path is approximate
+        np.testing.assert_allclose(a.cluster_centers_, ref.cluster_centers_, atol=tol, err_msg=algorithm)
+
+
 class DuckSparse:
     """A sparse matrix as far as duck typing goes (``toarray`` and ``nnz``), no SciPy."""
 

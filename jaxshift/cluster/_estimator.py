@@ -28,14 +28,17 @@ from ._params import (
 )
 
 
-def _deduplicate(X, weights):
+def _deduplicate(X, weights, raw=None):
     """``(rows, weights, inverse)``: repeated rows (an image's pixel colours) merged
     into one, weighted by their multiplicity (times their sample weights). The
     kernel sums are the same (exactly, for integer-valued data) over fewer pairs.
-    ``inverse`` is ``None`` when there is too little to gain."""
+    ``inverse`` is ``None`` when there is too little to gain. ``raw``: the input before
+    its conversion to ``X``'s float dtype when it was an unsigned-integer array (pixels):
+    its rows pack into one integer each, which is faster to deduplicate on."""
     if X.shape[0] < 2:
         return X, weights, None
-    rows, inverse, counts = unique_rows(X)
+    packed = isinstance(raw, np.ndarray) and raw.shape == X.shape and raw.dtype.kind == "u"
+    rows, inverse, counts = unique_rows(raw if packed else X)
     if len(rows) > 0.8 * X.shape[0]:
         return X, weights, None
     inverse = inverse.reshape(-1)
@@ -289,6 +292,7 @@ class MeanShift:
         owner = type(self).__name__
         kernel = self._check_params()
         columns = getattr(X, "columns", None)
+        raw = X
         X = _check_X(X, owner=owner)
         n, d = X.shape
         weights = None
@@ -312,7 +316,7 @@ class MeanShift:
             seeds = get_bin_seeds(X, bandwidth, self.min_bin_freq) if self.bin_seeding else X
 
         grid = self.algorithm == "grid"
-        data, data_w, inverse = (X, weights, None) if distinct else _deduplicate(X, weights)
+        data, data_w, inverse = (X, weights, None) if distinct else _deduplicate(X, weights, raw)
         if np.ndim(bandwidth) == 0 and bandwidth == 0:
             modes, intensity, n_iter = _zero_bandwidth_modes(X, seeds, weights, self.max_iter)
             self.n_pairs_ = 0.0
