@@ -34,7 +34,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.scipy.special import ndtr
+from jax.scipy.special import erf, ndtr
 from jax.typing import ArrayLike
 
 from . import _validate
@@ -125,31 +125,46 @@ def _has_cdf(k: Kernel) -> bool:
     return _has_sampler(k)  # the same kernels: gaussian, the compact family, exponential, linear, cosine
 
 
-def _cdf(k: Kernel, t):
-    """``F(t)``, the 1-D CDF of the kernel at unit bandwidth (``d = 1`` normalisation)."""
+def _centred(k: Kernel, t):
+    """``F(t) - 1/2``, the 1-D CDF of the kernel at unit bandwidth (``d = 1``
+    normalisation) less its value at 0, computed without forming ``F``: accurate near 0,
+    where ``F(t)`` rounds to ``1/2`` (an odd function of ``t``)."""
     if k.log_linear:
-        return ndtr(t)
+        return 0.5 * erf(t * (1.0 / math.sqrt(2.0)))
     if k.name == "exponential" and k.power is None:
-        e = 0.5 * jnp.exp(-jnp.abs(t))
-        return jnp.where(t < 0, e, 1.0 - e)
+        return -0.5 * jnp.sign(t) * jnp.expm1(-jnp.abs(t))
     c = jnp.clip(t, -1.0, 1.0)
     if k.power is not None:
         coef = math.exp(k.log_norm(1))
         total = jnp.zeros_like(c)
         for i in range(k.power + 1):
             total = total + math.comb(k.power, i) * (-1.0) ** i * c ** (2 * i + 1) / (2 * i + 1)
-        return jnp.clip(0.5 + coef * total, 0.0, 1.0)
+        return jnp.clip(coef * total, -0.5, 0.5)
     if k.name == "linear":
-        a = 1.0 - jnp.abs(c)
-        half = 0.5 * a * a
-        return jnp.where(c < 0, half, 1.0 - half)
-    return 0.5 * (1.0 + jnp.sin(0.5 * math.pi * c))  # cosine
+        return 0.5 * c * (2.0 - jnp.abs(c))
+    return 0.5 * jnp.sin(0.5 * math.pi * c)  # cosine
+
+
+def _cdf(k: Kernel, t):
+    """``F(t)``, the 1-D CDF of the kernel at unit bandwidth (``d = 1`` normalisation),
+    accurate in the lower tail (small values)."""
+    if k.log_linear:
+        return ndtr(t)
+    if k.name == "exponential" and k.power is None:
+        e = 0.5 * jnp.exp(-jnp.abs(t))
+        return jnp.where(t < 0, e, 1.0 - e)
+    return 0.5 + _centred(k, t)
 
 
 def _interval(k: Kernel, a, b):
-    """``F(b) - F(a)``, as ``F(-a) - F(-b)`` where ``a > 0`` (tails keep their precision)."""
-    right = a > 0
-    return jnp.where(right, _cdf(k, -a) - _cdf(k, -b), _cdf(k, b) - _cdf(k, a))
+    """``F(b) - F(a)`` for ``a <= b``: in the upper tail (``a > 1``) as ``F(-a) - F(-b)``,
+    in the lower tail (``b < -1``) as is, both differences of small values; in between as
+    ``G(b) - G(a)`` with ``G = F - 1/2`` (:func:`_centred`), so that a narrow interval near
+    0 (a bandwidth far larger than the box) keeps its precision instead of cancelling
+    ``1/2 - 1/2``."""
+    upper, lower = a > 1.0, b < -1.0
+    tails = jnp.where(upper, _cdf(k, -a) - _cdf(k, -b), _cdf(k, b) - _cdf(k, a))
+    return jnp.where(upper | lower, tails, _centred(k, b) - _centred(k, a))
 
 
 @functools.partial(jax.jit, static_argnames=("kernel",))

@@ -144,3 +144,27 @@ def test_integrate_box_gradients_and_errors():
         jaxshift.integrate_box(0.0, [1.0, 2.0], data, bandwidth=1.0)
     with pytest.raises(ValueError, match="kernel 'cosine_shadow' has no CDF"):
         jaxshift.integrate_box(0.0, 1.0, data, bandwidth=1.0, kernel=jaxshift.shadow("cosine"))
+
+
+def test_integrate_box_keeps_float32_precision_when_the_bandwidth_dwarfs_the_box():
+    """A bandwidth 1e4 or 1e12 times the data's scale: every point's interval is a sliver
+    near 0 of the kernel's CDF, where F = 1/2 + tiny. Taken as F(b) - F(a) in float32 that
+    is 0.5 - 0.5 = 0 (it was, at 1e12); taken as G(b) - G(a), G = F - 1/2, it keeps float32's
+    relative precision. The reference is the float64 value (checked against scipy above)."""
+    from jaxshift._marginal import CDF_KERNELS
+
+    rng = np.random.default_rng(0)
+    data, lo, hi = rng.normal(size=(50, 1)), np.array([-0.5]), np.array([0.7])
+    for kernel in CDF_KERNELS:
+        for h in (0.3, 1e4, 1e12):
+            got = float(jaxshift.integrate_box(lo.astype(np.float32), hi.astype(np.float32),
+                                               data.astype(np.float32), bandwidth=h, kernel=kernel))
+            with jax.enable_x64(True):
+                want = float(jaxshift.integrate_box(lo, hi, data, bandwidth=h, kernel=kernel))
+            assert want > 0 and abs(got / want - 1) <= 1e-5, (kernel, h, got, want)
+    data2 = rng.normal(size=(50, 2))
+    got = float(jaxshift.integrate_box(np.float32([-0.5, 0.0]), np.float32([0.7, 0.2]), data2.astype(np.float32),
+                                       bandwidth=1e12))
+    with jax.enable_x64(True):
+        want = float(jaxshift.integrate_box(np.array([-0.5, 0.0]), np.array([0.7, 0.2]), data2, bandwidth=1e12))
+    assert want > 0 and abs(got / want - 1) <= 1e-5, (got, want)
