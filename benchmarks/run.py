@@ -839,7 +839,8 @@ def report(rows, info, cfg):
         print(f"persistent compilation cache ON ({info['compilation_cache']}): first calls may skip compiling")
     print(f"process peak RSS (ru_maxrss, whole harness process, all workloads): "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    print(f"ref s: best of up to {cfg.repeat} calls (short ones: until 1 s, at most 25); ours warm: the same, after the first;"
+    short = "" if cfg.quick else " (short ones: until 1 s, at most 25)"
+    print(f"ref s: best of up to {cfg.repeat} calls{short}; ours warm: the same, after the first;"
           " ratio = ref / ours (> 1: jaxshift faster)")
 
 
