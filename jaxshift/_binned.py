@@ -141,6 +141,26 @@ def _check_bounds(bounds, data, weights, d, dtype):
     return jnp.asarray(arr, dtype)
 
 
+def _check_resolution(data, bandwidth, kernel, size, oversample, dtype):
+    """The default grid (the data plus the kernel's reach) must have distinct nodes in
+    ``dtype``: a reach below the float spacing at the data's magnitude (float32 data near
+    1e6 with a bandwidth of 1e-3) would make its step 0 and the density NaN."""
+    x = np.asarray(data, dtype)
+    r = np.asarray(reach(kernel, np.broadcast_to(np.asarray(bandwidth, dtype), (x.shape[1],))), dtype)
+    lo, hi = x.min(axis=0) - r, x.max(axis=0) + r
+    step = (hi - lo) / np.asarray(oversample * (size - 1), dtype)
+    spacing = np.spacing(np.maximum(np.abs(lo), np.abs(hi)))
+    bad = np.flatnonzero(~(step > spacing))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"bandwidth={np.round(np.asarray(bandwidth, float), 6).tolist()} is too small for a grid at this data's magnitude in "
+            f"{np.dtype(dtype).name}: feature {j} spans [{float(lo[j])!r}, {float(hi[j])!r}], a grid step of "
+            f"{float(step[j]):.3g} against a float spacing of {float(spacing[j]):.3g}; use float64 data "
+            "(jax.config.update('jax_enable_x64', True)), centre the data, or give a larger bandwidth"
+        )
+
+
 def kde_grid(
     data: ArrayLike,
     *,
@@ -241,8 +261,15 @@ def kde_grid(
     weights = _validate.weights(weights, n)
     dtype = _validate.float_dtype(data)
     bandwidth = _validate.bandwidth(bandwidth, d, dtype)
+    if jnp.ndim(bandwidth) == 2:
+        raise ValueError(
+            f"kde_grid takes a scalar or [d] per-feature bandwidth, not a [d, d] matrix (got shape "
+            f"{tuple(jnp.shape(bandwidth))}); for a full matrix use jaxshift.kde"
+        )
     if bounds is not None:
         bounds = _check_bounds(bounds, data, weights, d, dtype)
+    elif _validate.is_concrete(data) and _validate.is_concrete(bandwidth):
+        _check_resolution(data, bandwidth, k, size, oversample, dtype)
     if isinstance(data, np.ndarray) and data.dtype != dtype:
         data = data.astype(dtype)  # NumPy's cast, then one transfer: faster than the device's
     data = jnp.asarray(data, dtype)

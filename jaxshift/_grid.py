@@ -403,7 +403,7 @@ def check_cells(data, bandwidth, refine=None):
     cell = np.asarray(bandwidth, np.float64) / max(refine, 1)
     cols = np.ascontiguousarray(x.T)  # NumPy reduces [n, d] along axis 0 ~10x slower
     lo, hi = np.round(cols.min(axis=1) / cell), np.round(cols.max(axis=1) / cell)
-    cells = float(np.prod(hi - lo + 1))
+    cells = float(np.prod(hi - lo + 1 + 4 * max(refine, 1)))  # the box build() widens by 2 reach cells a side
     if not cells < np.iinfo(_key_type(x.dtype)).max:
         raise overflow_error(bandwidth, max(refine, 1), x.dtype, cells)
 
@@ -498,9 +498,12 @@ def grid_modes(
     k = compact(kernel)
     bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
     seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
-    if _validate.is_concrete(max_iter):
-        if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
-            raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if jnp.ndim(bandwidth) == 2:
+        raise ValueError(
+            f"grid mean shift takes a scalar or [d] per-feature bandwidth, not a [d, d] matrix (got shape "
+            f"{tuple(jnp.shape(bandwidth))}): its cells are boxes along the features"
+        )
+    _validate.max_iter(max_iter)
     refine = default_refine(data.shape[1]) if refine is None else _validate.positive_int(refine, "refine", minimum=0)
     tol = 1e-3 * bandwidth if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
     check_cells(data, bandwidth, refine)

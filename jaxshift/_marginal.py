@@ -274,5 +274,6 @@ def integrate_box(
                 "estimate from n_samples draws of jaxshift.sample"
             )
         n_samples = _validate.positive_int(n_samples, "n_samples")
+        key = _validate.key(key)
         out = _monte_carlo(key, lo, hi, data, h, w, kernel=k, n_samples=n_samples, weighted=weights is not None)
     return out[0] if single else out

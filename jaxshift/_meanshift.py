@@ -521,9 +521,7 @@ def find_modes(
     bandwidth = _resolve_for(bandwidth, seeds, "seeds", data, weights, kernel=shadow(k))
     mesh, data_axes = _shard.check(mesh, data_axes)
     seeds, data, bandwidth, weights, single = _validate.inputs(seeds, "seeds", data, bandwidth, weights)
-    if _validate.is_concrete(max_iter):
-        if isinstance(max_iter, bool) or not float(max_iter).is_integer() or max_iter < 0:
-            raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    _validate.max_iter(max_iter)
     tol = default_tol(bandwidth) if tol is None else jnp.asarray(_validate.tolerance(tol, data.shape[1]), data.dtype)
     res, _ = _find_modes(
         seeds, data, bandwidth, weights, jnp.asarray(max_iter, jnp.int32), tol,

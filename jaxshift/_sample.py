@@ -155,6 +155,7 @@ def sample(
             f"kernel {k.name!r} has no sampler; kernels with one: {', '.join(map(repr, SAMPLED))}"
         )
     n = _validate.positive_int(n, "n", minimum=0)
+    key = _validate.key(key)
     data = _validate.data(data)
     num, d = data.shape
     weights = _validate.weights(weights, num)

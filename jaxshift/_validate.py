@@ -224,6 +224,35 @@ def positive_int(v, name: str, *, minimum: int = 1):
     return int(v)
 
 
+def max_iter(v):
+    """A step budget: on concrete input an integer (``bool`` and ``None`` refused) from 0
+    to ``2^31 - 1`` (the driver counts in int32), else a ``ValueError``; traced, as is."""
+    if is_concrete(v):
+        ok = not isinstance(v, (bool, np.bool_)) and v is not None
+        try:
+            ok = ok and np.ndim(v) == 0 and float(v).is_integer() and 0 <= float(v) <= 2**31 - 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"max_iter must be a non-negative integer, got {v!r} (at most 2^31 - 1)")
+    return v
+
+
+def key(k, name: str = "key"):
+    """A ``jax.random`` key: a typed key array (``jax.random.key``) or a raw ``uint32``
+    key (``jax.random.PRNGKey``, shape ``[2]``), checked before any tracing; else a
+    ``ValueError`` naming the argument and the value."""
+    if isinstance(k, jax.Array):  # tracers too
+        dt = k.dtype
+        if jnp.issubdtype(dt, jax.dtypes.prng_key):
+            return k
+        if dt == jnp.uint32 and k.ndim >= 1 and k.shape[-1] == 2:
+            return k
+    raise ValueError(
+        f"{name} must be a jax.random key (jax.random.key(0) or jax.random.PRNGKey(0)), got {k!r}"
+    )
+
+
 ALGORITHMS = ("auto", "dense", "pruned")
 
 
