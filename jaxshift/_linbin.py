@@ -18,6 +18,7 @@ import itertools
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 # The FFT grid is (2 size)^d points: a cap that keeps it below about a gigabyte.
 MAX_FFT_POINTS = 1 << 26
@@ -36,6 +37,14 @@ def linear_binning(data, weights, lo, hi, size: int):
     inside = jnp.all((data >= lo) & (data <= hi), axis=1)
     # A point on the upper edge belongs to the last cell (with share 1 on its last node).
     t = jnp.clip(t, 0.0, size - 1.0)
+    # A point within rounding of a node is put on it (its value only; the gradient is
+    # t's). XLA may compute t more than once within one program, rounded differently
+    # (say 62.99999999999999 for the cell and 63.00000000000001 for the share): a point
+    # on node 63 then gave all its weight to node 62 (seen compiled, in float64). Both
+    # roundings snap to 63.
+    nearest = jnp.round(t)
+    close = jnp.abs(t - nearest) <= 16 * jnp.finfo(t.dtype).eps * jnp.maximum(nearest, 1.0)
+    t = t + lax.stop_gradient(jnp.where(close, nearest - t, 0.0))
     base = jnp.clip(jnp.floor(jax.lax.stop_gradient(t)), 0.0, size - 2.0)
     frac = t - base
     base = base.astype(jnp.int32)

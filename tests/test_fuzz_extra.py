@@ -21,8 +21,6 @@ raised before anything is traced or compiled.
 
 Wrong results found on valid input and not yet fixed are strict ``xfail`` tests at the end
 (``test_finding_*``); those fixed are ordinary tests beside them.
-One of them, a point exactly on the grid's centre node (constant data, bounds=None), is also
-drawn by :func:`test_kde_grid_against_the_exact_kde` under the ``thorough`` profile.
 """
 
 import math
@@ -785,11 +783,11 @@ def test_finding_grid_modes_float32_meanshiftpp_of_constant_data():
     np.testing.assert_array_equal(res.modes, data[:1])
 
 
-@pytest.mark.xfail(strict=True, reason="finding (issue 10): a point on a fine node is binned one node off")
-def test_finding_kde_grid_point_on_the_grid_centre():
+def test_kde_grid_point_on_the_grid_centre():
     """Constant data (bounds=None): the point lies on the grid's centre node, where the
-    binning is exact (documented); the compiled program puts its weight one fine node off
-    (eagerly, under jax.disable_jit, the result is exact), 4% of the peak here."""
+    binning is exact (documented). The compiled program put its weight one fine node off
+    (4% of the peak here; exact eagerly): XLA computed the point's grid coordinate twice,
+    rounded to either side of the node. Points within rounding of a node are now put on it."""
     with jax.enable_x64(True):
         data = np.full((24, 1), 2.04)
         res = jaxshift.kde_grid(data, bandwidth=1.09, size=64, oversample=2)
