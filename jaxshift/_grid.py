@@ -61,7 +61,7 @@ class _Grid(NamedTuple):
     dense: jax.Array  # [] bool: keys are slots (the box has at most the table's capacity of cells)
     keys: jax.Array  # [capacity] int: the distinct keys, sorted, padded with the largest key
     count: jax.Array  # [capacity] N_c per slot
-    total: jax.Array  # [capacity, d] sum w y per slot
+    sums: jax.Array  # [capacity, d] sum w (y - c w) per slot: offsets from the cell's centre
     overflow: jax.Array  # [] bool: more cells than the key type holds
 
 
@@ -113,8 +113,11 @@ def build(data, weights, cell, reach: int = 1) -> _Grid:
     ext = jnp.where(overflow, 1, extent).astype(kt)
     stride = jnp.concatenate([jnp.cumprod(ext[::-1])[::-1][1:], jnp.ones((1,), kt)])
     key = jnp.sum(jnp.where(overflow, 0, c - base).astype(kt) * stride, axis=1, dtype=kt)
-    # Sums taken about each cell's centre, then the centre added back once per cell: the
-    # rounding is that of the offsets (bounded by the cell), not of the coordinates.
+    # Sums taken about each cell's centre: the rounding is that of the offsets (bounded by
+    # the cell), not of the coordinates. The steps add the cells' centres relative to the
+    # moving point's own cell (small integers times the cell), and that cell's centre once,
+    # after the division: in float32 at coordinates ~1e6, adding N c w back per cell would
+    # round the sums to 2 (the spacing at 2.4e7), and the mean to ~2 / N.
     sums = weights[:, None] * (data - c * cell)
 
     def dense(_):
@@ -128,15 +131,14 @@ def build(data, weights, cell, reach: int = 1) -> _Grid:
     keys, slot = lax.cond(is_dense, dense, sparse, None)
     count = jax.ops.segment_sum(weights, slot, num_segments=capacity)
     sums = jax.ops.segment_sum(sums, slot, num_segments=capacity)
-    centre = jax.ops.segment_max(c, slot, num_segments=capacity)  # every point of a cell has its c
-    total = sums + count[:, None] * jnp.where(count[:, None] > 0, centre, 0.0) * cell
-    return _Grid(base, cmin - reach, cmax + reach, stride, is_dense, keys, count, total, overflow)
+    return _Grid(base, cmin - reach, cmax + reach, stride, is_dense, keys, count, sums, overflow)
 
 
-def _cells_around(grid: _Grid, c0, offsets):
-    """``(N_c, sum w y)`` of the cells ``c0 + offsets`` (``c0`` ``[m, d]`` cell coordinates,
-    ``offsets`` ``[K, d]`` within the grid's reach): ``[m, K]`` and ``[m, K, d]``, zero for
-    cells without data."""
+def _cells_around(grid: _Grid, c0, offsets, cell):
+    """``(N_c, sum w (y - c0 w))`` of the cells ``c0 + offsets`` (``c0`` ``[m, d]`` cell
+    coordinates, ``offsets`` ``[K, d]`` within the grid's reach, ``w`` = ``cell`` the cell
+    width): ``[m, K]`` and ``[m, K, d]``, the sums relative to the centre of ``c0``'s cell,
+    zero for cells without data."""
     capacity = grid.count.shape[0]
     kt = grid.stride.dtype
     near = jnp.all((c0 >= grid.lo) & (c0 <= grid.hi), axis=-1)
@@ -153,16 +155,26 @@ def _cells_around(grid: _Grid, c0, offsets):
 
     slot, found = lax.cond(grid.dense, dense, sparse, key)
     ok = near[:, None] & found
-    return jnp.where(ok, grid.count[slot], 0.0), jnp.where(ok[..., None], grid.total[slot], 0.0)
+    cnt = jnp.where(ok, grid.count[slot], 0.0)
+    return cnt, jnp.where(ok[..., None], grid.sums[slot] + cnt[..., None] * (offsets * cell), 0.0)
 
 
-def _mean(total, weight, count, x):
-    """``total / weight`` where ``weight > 0`` (one correctly rounded division: XLA would
-    multiply by a reciprocal; on integer data, exactly NumPy's mean), else ``x``;
-    and ``count`` where ``weight > 0``, else 0."""
+def _mean(total, weight, count, x, origin):
+    """The weighted mean ``origin + total / weight`` where ``weight > 0`` (``total``
+    relative to ``origin``), else ``x``; and ``count`` where ``weight > 0``, else 0.
+
+    Where the absolute sum ``total + weight origin`` stays below ``2^mantissa`` (integers
+    are exact there) the mean is that sum over ``weight``, one correctly rounded division:
+    on integer data exactly NumPy's mean. Beyond (float32 coordinates ~1e6 with a few
+    dozen points), that sum would round by more than the offsets it holds, and the mean
+    is taken relative to ``origin``, the moving point's cell centre. (XLA would multiply
+    by a reciprocal: the barrier keeps the divisions correctly rounded.)"""
     live = weight > 0
     denom = lax.optimization_barrier(jnp.broadcast_to(jnp.where(live, weight, 1.0)[:, None], total.shape))
-    return jnp.where(live[:, None], total / denom, x), jnp.where(live, count, 0.0)
+    absolute = total + denom * origin
+    small = jnp.all(jnp.abs(absolute) < 2.0 ** jnp.finfo(total.dtype).nmant, axis=1, keepdims=True)
+    mean = jnp.where(small, absolute / denom, origin + total / denom)
+    return jnp.where(live[:, None], mean, x), jnp.where(live, count, 0.0)
 
 
 def coarse_step(grid: _Grid, x, bandwidth):
@@ -170,9 +182,10 @@ def coarse_step(grid: _Grid, x, bandwidth):
     with ``reach=1``): the mean of the data in the ``3^d`` cells around ``x``'s cell.
     ``(new [m, d], count [m])``, ``count`` the weight in those cells (0, and ``x`` unmoved,
     where there is none)."""
-    cnt, total = _cells_around(grid, jnp.round(x / bandwidth), jnp.asarray(_cube(x.shape[1]), x.dtype))
+    c0 = jnp.round(x / bandwidth)
+    cnt, total = _cells_around(grid, c0, jnp.asarray(_cube(x.shape[1]), x.dtype), bandwidth)
     count = jnp.sum(cnt, axis=1)
-    return _mean(jnp.sum(total, axis=1), count, count, x)
+    return _mean(jnp.sum(total, axis=1), count, count, x, c0 * bandwidth)
 
 
 def fine_step(grid: _Grid, x, bandwidth, s: int, kernel: Kernel):
@@ -190,16 +203,17 @@ def fine_step(grid: _Grid, x, bandwidth, s: int, kernel: Kernel):
     cell = bandwidth / s
     offsets = jnp.asarray(_ball(x.shape[1], s), x.dtype)
     c0 = jnp.round(x / cell)
-    cnt, total = _cells_around(grid, c0, offsets)
+    cnt, total = _cells_around(grid, c0, offsets, cell)
+    origin = c0 * cell
     u = jnp.sum((offsets - (x / cell - c0)[:, None, :]) ** 2, axis=-1) / (s * s)  # |centre - x|^2 / h^2
     root = jnp.where(u > 0, jnp.sqrt(jnp.where(u > 0, u, 1.0)), 0.0)  # no NaN gradient at 0
     inside = jnp.clip(s * (1.0 - root) + 0.5, 0.0, 1.0)
     count = jnp.sum(inside * cnt, axis=1)
     if kernel.power == 0:
-        return _mean(jnp.sum(inside[..., None] * total, axis=1), count, count, x)
-    mu = total / jnp.where(cnt > 0, cnt, 1.0)[..., None]
-    a = jnp.where(cnt > 0, cnt * kernel.weight(jnp.sum(((x[:, None, :] - mu) / bandwidth) ** 2, axis=-1)), 0.0)
-    return _mean(jnp.sum(a[..., None] * mu, axis=1), jnp.sum(a, axis=1), count, x)
+        return _mean(jnp.sum(inside[..., None] * total, axis=1), count, count, x, origin)
+    mu = total / jnp.where(cnt > 0, cnt, 1.0)[..., None]  # centroids, relative to origin
+    a = jnp.where(cnt > 0, cnt * kernel.weight(jnp.sum((((x - origin)[:, None, :] - mu) / bandwidth) ** 2, axis=-1)), 0.0)
+    return _mean(jnp.sum(a[..., None] * mu, axis=1), jnp.sum(a, axis=1), count, x, origin)
 
 
 _AITKEN_MAX_RATIO = 0.95  # larger ratios (jumps up to 49 steps long) cost agreement with exact mean shift

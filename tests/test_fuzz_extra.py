@@ -19,8 +19,7 @@ raised before anything is traced or compiled.
    transcriptions (float32 cannot resolve 1e-3 bandwidths at 1e6 offsets); one more test
    runs the default float32 on the same draws and asks for finite, in-range results.
 
-Wrong results found on valid input and not yet fixed are strict ``xfail`` tests at the end
-(``test_finding_*``); those fixed are ordinary tests beside them.
+Wrong results found on valid input (all fixed since) are the tests at the end.
 """
 
 import math
@@ -773,11 +772,11 @@ def test_kde_grid_refuses_a_grid_finer_than_the_float_spacing():
     assert np.all(np.isfinite(dens)) and dens.max() > 0
 
 
-@pytest.mark.xfail(strict=True, reason="finding (issue 10): jitted cell sums lose the offsets in float32")
-def test_finding_grid_modes_float32_meanshiftpp_of_constant_data():
+def test_grid_modes_float32_meanshiftpp_of_constant_data():
     """24 equal float32 points at [1e6 + 0.3, 1e6 - 0.7]: MeanShift++'s mode is the point
-    itself (as its eager step and find_modes say), but the jitted grid's per-cell sums lose
-    the within-cell offsets: [1e6, 999999] instead of [1000000.3125, 999999.3125]."""
+    itself (as its eager step and find_modes say). The grid's means re-added the cells'
+    centres to the sums, 24 x 1e6 in float32 (spacing 2), and came out as [1e6, 999999];
+    beyond 2^24 the mean is now taken relative to the point's own cell."""
     data = np.full((24, 2), [1e6 + 0.3, 1e6 - 0.7], np.float32)
     res = jaxshift.grid_modes(data[:1], data, bandwidth=1.0, refine=0)
     np.testing.assert_array_equal(res.modes, data[:1])
