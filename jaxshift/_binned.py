@@ -141,16 +141,15 @@ def _check_bounds(bounds, data, weights, d, dtype):
     return jnp.asarray(arr, dtype)
 
 
-def _check_resolution(data, bandwidth, kernel, size, oversample, dtype):
+def _check_resolution(data_range, bandwidth, kernel, size, oversample, dtype):
     """The default grid (the data plus the kernel's reach) must have distinct nodes in
     ``dtype``: a reach below the float spacing at the data's magnitude (float32 data near
-    1e6 with a bandwidth of 1e-3) would make its step 0 and the density NaN."""
-    x = np.asarray(data)
-    d = x.shape[1]
+    1e6 with a bandwidth of 1e-3) would make its step 0 and the density NaN.
+    ``data_range``: the data's ``(min [d], max [d])``."""
+    d = data_range[0].shape[0]
     r = np.asarray(reach(kernel, np.broadcast_to(np.asarray(bandwidth, dtype), (d,))), dtype)
-    # Column by column: NumPy reduces an [n, d] array along axis 0 ~10x slower (40 ms at 1M x 2).
-    lo = np.asarray([x[:, j].min() for j in range(d)], dtype) - r
-    hi = np.asarray([x[:, j].max() for j in range(d)], dtype) + r
+    lo = np.asarray(data_range[0], dtype) - r
+    hi = np.asarray(data_range[1], dtype) + r
     step = (hi - lo) / np.asarray(oversample * (size - 1), dtype)
     spacing = np.spacing(np.maximum(np.abs(lo), np.abs(hi)))
     bad = np.flatnonzero(~(step > spacing))
@@ -255,7 +254,9 @@ def kde_grid(
         estimators"; KDEpy ``FFTKDE``; statsmodels ``KDEUnivariate(fft=True)``.
     """
     k = get_kernel(kernel)
-    data = _validate.data(data)
+    data = _validate.data(data, finite=False)
+    # One pass for the finiteness check and the default grid's range (concrete data).
+    data_range = _validate.column_range(data) if _validate.is_concrete(data) else None
     n, d = data.shape
     if d > 3:
         raise ValueError(f"kde_grid works in d = 1, 2 or 3 features; data has d={d} (shape {tuple(data.shape)})")
@@ -271,8 +272,8 @@ def kde_grid(
         )
     if bounds is not None:
         bounds = _check_bounds(bounds, data, weights, d, dtype)
-    elif _validate.is_concrete(data) and _validate.is_concrete(bandwidth):
-        _check_resolution(data, bandwidth, k, size, oversample, dtype)
+    elif data_range is not None and _validate.is_concrete(bandwidth):
+        _check_resolution(data_range, bandwidth, k, size, oversample, dtype)
     if isinstance(data, np.ndarray) and data.dtype != dtype:
         data = data.astype(dtype)  # NumPy's cast, then one transfer: faster than the device's
     data = jnp.asarray(data, dtype)

@@ -66,8 +66,21 @@ def _check_finite(a, name):
             )
 
 
-def data(a, name: str = "data"):
-    """``[n, d]`` data with ``n >= 1``, ``d >= 1``, all finite."""
+def column_range(a, name: str = "data"):
+    """``(min [d], max [d])`` of concrete ``[n, d]`` data, column by column (NumPy reduces
+    along axis 0 ~10x slower), and the finiteness check on the way: the extremes are
+    finite exactly when every value is (a NaN or an inf shows in one of them)."""
+    v = np.asarray(a)
+    lo = np.asarray([v[:, j].min() for j in range(v.shape[1])])
+    hi = np.asarray([v[:, j].max() for j in range(v.shape[1])])
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        _check_finite(v, name)  # raises, naming the first bad value
+    return lo, hi
+
+
+def data(a, name: str = "data", *, finite: bool = True):
+    """``[n, d]`` data with ``n >= 1``, ``d >= 1``, all finite (``finite=False``: the
+    caller checks, with :func:`column_range`)."""
     a = _asarray(a, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array [n, d], got shape {tuple(a.shape)}")
@@ -75,7 +88,8 @@ def data(a, name: str = "data"):
         raise ValueError(f"{name} is empty (shape {tuple(a.shape)}); need at least one point")
     if a.shape[1] == 0:
         raise ValueError(f"{name} has no features (shape {tuple(a.shape)}); need d >= 1")
-    _check_finite(a, name)
+    if finite:
+        _check_finite(a, name)
     return a
 
 
