@@ -415,8 +415,7 @@ def check_cells(data, bandwidth, refine=None):
     x = np.asarray(data)
     refine = default_refine(x.shape[1]) if refine is None else refine
     cell = np.asarray(bandwidth, np.float64) / max(refine, 1)
-    cols = np.ascontiguousarray(x.T)  # NumPy reduces [n, d] along axis 0 ~10x slower
-    lo, hi = np.round(cols.min(axis=1) / cell), np.round(cols.max(axis=1) / cell)
+    lo, hi = (np.round(v / cell) for v in _validate.column_range(x))
     cells = float(np.prod(hi - lo + 1 + 4 * max(refine, 1)))  # the box build() widens by 2 reach cells a side
     if not cells < np.iinfo(_key_type(x.dtype)).max:
         raise overflow_error(bandwidth, max(refine, 1), x.dtype, cells)
