@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from references import draw_weights
 from scipy.special import logsumexp
 
 import jaxshift
@@ -212,12 +213,7 @@ def cases(draw, configs=CONFIGS):
     q = np.stack([data[0], data[-1] + 0.05 * scale, far, between])
     h_rel = draw(st.sampled_from([1e-12, 1.0, 1e12]))
     h = h_rel * scale * (rng.uniform(0.5, 2.0, size=d) if per_feature else rng.uniform(0.5, 2.0))
-    wkind = draw(st.sampled_from(["none", "positive", "zeros", "single"]))
-    w = {"none": None, "positive": rng.uniform(0.1, 3.0, n),
-         "zeros": np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0.1, 3.0, n)),
-         "single": np.eye(n)[n - 1] * 2.5}[wkind]
-    if wkind == "zeros":
-        w[0] = 1.0
+    w = draw_weights(draw, st, rng, n)
     kind = draw(st.sampled_from(["numpy", "numpy", "list", "int", "bool"]))
     return q, data, h, w, kind, kernel
 

@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from references import draw_weights, numpy_meanshiftpp, numpy_refinement
 from scipy.special import erf, logsumexp, ndtr
 
 import jaxshift
@@ -317,12 +318,7 @@ def cases(draw, d, per_feature=False, kinds=("numpy", "numpy", "list", "int", "b
     data = base * scale + offset
     h_rel = draw(st.sampled_from([1e-3, 1.0, 1e3]))
     h = h_rel * scale * (rng.uniform(0.5, 2.0, size=d) if per_feature else rng.uniform(0.5, 2.0))
-    wkind = draw(st.sampled_from(["none", "positive", "zeros", "single"]))
-    w = {"none": None, "positive": rng.uniform(0.1, 3.0, N),
-         "zeros": np.where(rng.random(N) < 0.5, 0.0, rng.uniform(0.1, 3.0, N)),
-         "single": np.eye(N)[N - 1] * 2.5}[wkind]
-    if wkind == "zeros":
-        w[0] = 1.0
+    w = draw_weights(draw, st, rng, N)
     return Case(data, h, w, draw(st.sampled_from(kinds)), seed, scale)
 
 
@@ -618,40 +614,6 @@ def _integrate_box(case, kernel):
 
 
 # ---- grid_modes
-
-
-def numpy_meanshiftpp(x, data, w, h):
-    """The MeanShift++ step (tests/test_grid.py): the weighted mean of the data in the 3^d
-    cells (round(y / h)) around each point's cell; a point with none stays. (new, count)."""
-    cx, cd = np.round(x / h), np.round(data / h)
-    new, count = x.copy(), np.zeros(len(x))
-    for i in range(len(x)):
-        near = np.all(np.abs(cd - cx[i]) <= 1, axis=1)
-        if w[near].sum() > 0:
-            new[i] = (w[near, None] * data[near]).sum(0) / w[near].sum()
-            count[i] = w[near].sum()
-    return new, count
-
-
-def numpy_refinement(x, data, w, h, s, kernel):
-    """The refinement step on cells h / s wide (tests/test_grid.py), flat kernel: each cell
-    that can reach the ball of radius h enters with the fraction
-    clip(s (1 - |centre - x| / h) + 1/2, 0, 1). (new, count)."""
-    assert kernel == "flat"
-    g = h / s
-    cells, inverse = np.unique(np.round(data / g), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    n_c = np.bincount(inverse, weights=w, minlength=len(cells))
-    s_c = np.stack([np.bincount(inverse, weights=w * data[:, j], minlength=len(cells)) for j in range(data.shape[1])], 1)
-    new, count = x.copy(), np.zeros(len(x))
-    for i in range(len(x)):
-        gap = np.linalg.norm(np.maximum(np.abs(cells - np.round(x[i] / g)) - 0.5, 0.0), axis=1)
-        cand = (gap < s + 0.5) & (n_c > 0)
-        frac = np.clip(s * (1 - np.linalg.norm((cells * g - x[i]) / h, axis=1)) + 0.5, 0.0, 1.0) * cand
-        a, total = frac * n_c, (frac[:, None] * s_c).sum(0)
-        if a.sum() > 0:
-            new[i], count[i] = total / a.sum(), a.sum()
-    return new, count
 
 
 def numpy_grid_climb(seeds, data, w, h, max_iter=300):

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from references import numpy_meanshiftpp, numpy_refinement
 from sklearn.metrics import adjusted_rand_score
 
 import jaxshift
@@ -30,47 +31,6 @@ CENTRES = np.array([[2.0, 2.0, 3.0], [6.0, 7.0, 8.0], [5.0, 10.0, 13.0]])
 def blobs(n=600, seed=0):
     rng = np.random.default_rng(seed)
     return np.concatenate([c + 0.6 * rng.standard_normal((n // 3, 3)) for c in CENTRES])
-
-
-def numpy_meanshiftpp(x, data, w, h):
-    """The MeanShift++ step: the weighted mean of the data in the 3^d cells (round(y / h))
-    around each point's cell; a point with none stays. Returns (new, count)."""
-    cx, cd = np.round(x / h), np.round(data / h)
-    new, count = x.copy(), np.zeros(len(x))
-    for i in range(len(x)):
-        near = np.all(np.abs(cd - cx[i]) <= 1, axis=1)
-        if w[near].sum() > 0:
-            new[i] = (w[near, None] * data[near]).sum(0) / w[near].sum()
-            count[i] = w[near].sum()
-    return new, count
-
-
-def numpy_refinement(x, data, w, h, s, kernel):
-    """The refinement step on cells h / s wide: each cell that can reach the ball of radius h
-    (within s + 1/2 cells of the point's cell) enters with the fraction
-    clip(s (1 - |centre - x| / h) + 1/2, 0, 1) (flat), or as its centroid with weight
-    N_c g(|(x - centroid) / h|^2) (other kernels)."""
-    g = h / s
-    cells, inverse = np.unique(np.round(data / g), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    n_c = np.bincount(inverse, weights=w, minlength=len(cells))
-    s_c = np.stack([np.bincount(inverse, weights=w * data[:, j], minlength=len(cells)) for j in range(data.shape[1])], 1)
-    prof = get_kernel(kernel).power
-    new, count = x.copy(), np.zeros(len(x))
-    for i in range(len(x)):
-        gap = np.linalg.norm(np.maximum(np.abs(cells - np.round(x[i] / g)) - 0.5, 0.0), axis=1)
-        cand = (gap < s + 0.5) & (n_c > 0)
-        frac = np.clip(s * (1 - np.linalg.norm((cells * g - x[i]) / h, axis=1)) + 0.5, 0.0, 1.0) * cand
-        if prof == 0:
-            a, total = frac * n_c, (frac[:, None] * s_c).sum(0)
-        else:
-            mu = s_c / np.where(n_c > 0, n_c, 1.0)[:, None]
-            u = (((x[i] - mu) / h) ** 2).sum(1)
-            a = np.where(cand & (u <= 1), n_c * np.clip(1 - u, 0, None) ** prof, 0.0)
-            total = (a[:, None] * mu).sum(0)
-        if a.sum() > 0:
-            new[i], count[i] = total / a.sum(), (frac * n_c).sum()
-    return new, count
 
 
 def _integer_case(outlier):
