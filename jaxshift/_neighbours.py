@@ -90,6 +90,9 @@ def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=
         scaled: static.
         query_block, centre_block: block sizes (static).
 
+    With few centres (``k d <= 128``: a photo's colours and a handful of clusters) every
+    distance is taken in the difference form (:func:`_nearest_few`).
+
     Returns:
         ``(index [m] int32, squared distance [m])``, the distance in the difference
         form; ties go to the lowest index (as a brute-force argmin), and a query with
@@ -97,6 +100,8 @@ def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=
     """
     m, d = x.shape
     k = centres.shape[0]
+    if k * d <= _FEW_TERMS:
+        return _nearest_few(x, centres, valid, scale if scaled else None)
     bq, bc = min(query_block, m), min(centre_block, k)
     cb = _blocks(centres, bc)
     vb = _blocks(valid, bc, fill=False)
@@ -137,6 +142,35 @@ def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=
 
     arg, best = lax.map(one, _blocks_edge(x, bq))
     return arg.reshape(-1)[:m], best.reshape(-1)[:m]
+
+
+# k d at most this: every distance in the difference form, unrolled over centres and features.
+_FEW_TERMS = 128
+
+
+def _nearest_few(x, centres, valid, scale):
+    """:func:`nearest` for few centres: each centre's squared distance from every query
+    in the difference form, a centre at a time (ties to the lower index), on the
+    queries' columns. XLA:CPU fuses it into one pass over the queries: on a photo's 98k
+    colours and 8 centres, 0.2 ms against 5 ms blocked (whose GEMM, argmin and gathers
+    are separate passes over narrow rows)."""
+    m, d = x.shape
+    cols = [x[:, j] for j in range(d)]
+
+    def term(i, j):
+        diff = cols[j] - centres[i, j]
+        return (diff if scale is None else diff / scale[j]) ** 2
+
+    best = jnp.full((m,), jnp.inf, x.dtype)
+    arg = jnp.zeros((m,), jnp.int32)
+    for i in range(centres.shape[0]):
+        dist = term(i, 0)
+        for j in range(1, d):
+            dist = dist + term(i, j)
+        better = valid[i] & (dist < best)
+        best = jnp.where(better, dist, best)
+        arg = jnp.where(better, i, arg)
+    return arg, best
 
 
 def _count(g, t):
