@@ -77,8 +77,8 @@ def _gemm_sq_dist(xs, ys):
     return g, _slack(xs.shape[1], xs.dtype) * (xx[:, None] + yy[None, :])
 
 
-@functools.partial(jax.jit, static_argnames=("scaled", "query_block", "centre_block"))
-def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=256):
+@functools.partial(jax.jit, static_argnames=("scaled", "query_block", "centre_block", "few_terms"))
+def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=256, few_terms=128):
     """Index of and squared distance to the nearest valid centre, blocked both ways.
 
     Args:
@@ -89,9 +89,9 @@ def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=
             otherwise ignored.
         scaled: static.
         query_block, centre_block: block sizes (static).
-
-    With few centres (``k d <= 128``: a photo's colours and a handful of clusters) every
-    distance is taken in the difference form (:func:`_nearest_few`).
+        few_terms: with few centres, ``k d <= few_terms`` (static; a photo's colours and
+            a handful of clusters), every distance is taken in the difference form
+            (:func:`_nearest_few`) rather than chosen by the blocked GEMM form.
 
     Returns:
         ``(index [m] int32, squared distance [m])``, the distance in the difference
@@ -100,7 +100,7 @@ def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=
     """
     m, d = x.shape
     k = centres.shape[0]
-    if k * d <= _FEW_TERMS:
+    if k * d <= few_terms:
         return _nearest_few(x, centres, valid, scale if scaled else None)
     bq, bc = min(query_block, m), min(centre_block, k)
     cb = _blocks(centres, bc)
@@ -142,10 +142,6 @@ def nearest(x, centres, valid, scale, *, scaled, query_block=1024, centre_block=
 
     arg, best = lax.map(one, _blocks_edge(x, bq))
     return arg.reshape(-1)[:m], best.reshape(-1)[:m]
-
-
-# k d at most this: every distance in the difference form, unrolled over centres and features.
-_FEW_TERMS = 128
 
 
 def _nearest_few(x, centres, valid, scale):

@@ -56,3 +56,26 @@ def draw_weights(draw, st, rng, n):
     if wkind == "zeros":
         w[0] = 1.0
     return w
+
+
+def numpy_grid_climb(seeds, data, w, h, max_iter=300):
+    """MeanShift++ alone (refine=0) with grid_modes' stopping rule: a seed stops after an
+    update of at most tol = 1e-3 h (or of at most the float spacing at its position), or
+    with no data around (then it stays, not converged), or at max_iter updates."""
+    tol = 1e-3 * h
+    x = seeds.copy()
+    n_iter = np.zeros(len(x), int)
+    converged = np.zeros(len(x), bool)
+    for i in range(len(x)):
+        while n_iter[i] < max_iter:
+            new, count = numpy_meanshiftpp(x[i:i + 1], data, w, h)
+            delta = new[0] - x[i]
+            spacing = np.finfo(float).eps * np.max(np.abs(x[i]))
+            done = np.linalg.norm(delta) <= tol or np.all(np.abs(delta) <= spacing)
+            x[i], n_iter[i] = new[0], n_iter[i] + 1
+            if count[0] == 0:
+                break
+            if done:
+                converged[i] = True
+                break
+    return x, n_iter, converged

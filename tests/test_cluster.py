@@ -269,10 +269,13 @@ def test_kth_neighbour_blocked_equals_dense():
         np.testing.assert_allclose(got, dense[:, k - 1], rtol=1e-6)
 
 
-def test_nearest_ties_and_distances():
-    """Labels' nearest centre: the GEMM form chooses, exact ties (queries halfway
-    between lattice centres, far from the origin) go to the lowest index as a
-    brute-force argmin, and the distances returned are the difference form's."""
+@pytest.mark.parametrize("few_terms", [0, 128], ids=["blocked", "few"])
+def test_nearest_ties_and_distances(few_terms):
+    """Labels' nearest centre, blocked (the GEMM form chooses) and for few centres (the
+    difference form throughout): exact ties (queries halfway between lattice centres,
+    far from the origin) go to the lowest index as a brute-force argmin, invalid
+    centres are never chosen, and the distances returned are the difference form's,
+    also in bandwidth units (``scaled``)."""
     from jaxshift._neighbours import nearest
 
     rng = np.random.default_rng(5)
@@ -282,11 +285,21 @@ def test_nearest_ties_and_distances():
     d2 = ((x[:, None] - centres[None]) ** 2).sum(-1)
     with jc._precision(np.float64):
         arg, best = nearest(jnp.asarray(x), jnp.asarray(centres), jnp.ones(16, bool), jnp.ones(2), scaled=False,
-                            query_block=128, centre_block=8)
+                            query_block=128, centre_block=8, few_terms=few_terms)
     np.testing.assert_array_equal(arg, np.argmin(d2, axis=1))
     ref = d2[np.arange(len(x)), np.argmin(d2, axis=1)]
     np.testing.assert_array_equal(best[:300], ref[:300])  # on the lattice: exact
     np.testing.assert_allclose(best, ref, rtol=4e-16)  # elsewhere NumPy's rounding, or a fused multiply-add's
+    # Half the centres invalid, distances in units of a per-feature bandwidth.
+    valid = np.arange(16) % 2 == 1
+    scale = np.array([0.5, 2.0])
+    d2s = (((x[:, None] - centres[None]) / scale) ** 2).sum(-1)
+    d2s[:, ~valid] = np.inf
+    with jc._precision(np.float64):
+        arg, best = nearest(jnp.asarray(x), jnp.asarray(centres), jnp.asarray(valid), jnp.asarray(scale), scaled=True,
+                            query_block=128, centre_block=8, few_terms=few_terms)
+    np.testing.assert_array_equal(arg, np.argmin(d2s, axis=1))
+    np.testing.assert_allclose(best, d2s.min(axis=1), rtol=4e-16)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from references import numpy_meanshiftpp, numpy_refinement
+from references import numpy_grid_climb, numpy_meanshiftpp, numpy_refinement
 from sklearn.metrics import adjusted_rand_score
 
 import jaxshift
@@ -104,6 +104,30 @@ def test_refinement_extrapolation_keeps_the_fixed_points_and_saves_steps(x64):
     err_ours = np.linalg.norm(np.asarray(ours.modes) - x, axis=1).max()
     err_plain = np.linalg.norm(at_tol - x, axis=1).max()
     assert err_ours <= err_plain <= 0.02 * h, (err_ours, err_plain)
+
+
+def test_seeds_step_through_a_window_of_slots_as_numpy_climbs_them(x64):
+    """On CPU a stage steps a few seeds at a time, in slots refilled as seeds stop
+    (``_grid.window_rows``). Many seeds stopping after different numbers of steps (1 to
+    7 here) and one without data near: MeanShift++ alone equals NumPy's climb seed by
+    seed, bit for bit (integer data); the refinement's converged modes are fixed points
+    of NumPy's refinement step within 2 tol, as without the window."""
+    data, w, _ = _integer_case(False)
+    seeds = np.concatenate([data[:200] + 0.5, [[-50.0, -50.0]]])
+    h = 3.0
+    assert _grid.window_rows(len(seeds), 9) < len(seeds)  # the driver does use the window
+    assert _grid.window_rows(len(seeds), len(_grid._ball(2, 3))) < len(seeds)
+    ours = jaxshift.grid_modes(seeds, data, bandwidth=h, weights=w, refine=0)
+    modes, n_iter, converged = numpy_grid_climb(seeds, data, w, h)
+    assert n_iter.min() == 1 and n_iter.max() >= 4
+    np.testing.assert_array_equal(np.asarray(ours.modes), modes)
+    np.testing.assert_array_equal(np.asarray(ours.n_iter), n_iter)
+    np.testing.assert_array_equal(np.asarray(ours.converged), converged)
+    fine = jaxshift.grid_modes(seeds, data + 0.25, bandwidth=h, weights=w + 1.0)
+    conv = np.asarray(fine.converged)
+    assert conv[:-1].all() and not conv[-1]
+    step, _ = numpy_refinement(np.asarray(fine.modes)[:-1], data + 0.25, w + 1.0, h, 3, "flat")
+    assert np.abs(step - np.asarray(fine.modes)[:-1]).max() <= 2 * 1e-3 * h
 
 
 def test_grid_modes_jit_gradients_and_errors(x64):
