@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from references import draw_weights, numpy_grid_climb, numpy_meanshiftpp, numpy_refinement
+from references import draw_weights, numpy_grid_climb, numpy_refinement
 from scipy.special import erf, logsumexp, ndtr
 
 import jaxshift
