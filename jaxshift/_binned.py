@@ -255,15 +255,20 @@ def kde_grid(
     """
     k = get_kernel(kernel)
     data = _validate.data(data, finite=False)
-    # One pass for the finiteness check and the default grid's range (concrete data).
-    data_range = _validate.column_range(data) if _validate.is_concrete(data) else None
     n, d = data.shape
     if d > 3:
         raise ValueError(f"kde_grid works in d = 1, 2 or 3 features; data has d={d} (shape {tuple(data.shape)})")
+    dtype = _validate.float_dtype(data)
+    # NumPy's cast, then one transfer (faster than the device's cast), and one pass over
+    # the cast values for the finiteness check and the default grid's range.
+    values = data.astype(dtype) if isinstance(data, np.ndarray) and data.dtype != dtype else data
+    if _validate.is_concrete(data):
+        data_range = _validate.column_range(values, original=data if values is not data else None)
+    else:
+        data_range = None
     size, oversample = _check_size(size, oversample, d)
     bandwidth = _resolve_for(bandwidth, data, "data", data, weights, kernel=k)
     weights = _validate.weights(weights, n)
-    dtype = _validate.float_dtype(data)
     bandwidth = _validate.bandwidth(bandwidth, d, dtype)
     if jnp.ndim(bandwidth) == 2:
         raise ValueError(
@@ -274,8 +279,6 @@ def kde_grid(
         bounds = _check_bounds(bounds, data, weights, d, dtype)
     elif data_range is not None and _validate.is_concrete(bandwidth):
         _check_resolution(data_range, bandwidth, k, size, oversample, dtype)
-    if isinstance(data, np.ndarray) and data.dtype != dtype:
-        data = data.astype(dtype)  # NumPy's cast, then one transfer: faster than the device's
-    data = jnp.asarray(data, dtype)
+    data = jnp.asarray(values, dtype)
     weights = None if weights is None else jnp.asarray(weights, dtype)
     return _kde_grid(data, bandwidth, weights, bounds, kernel=k, size=size, oversample=oversample)

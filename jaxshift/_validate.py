@@ -66,14 +66,23 @@ def _check_finite(a, name):
             )
 
 
-def column_range(a, name: str = "data"):
+def column_range(a, name: str = "data", original=None):
     """``(min [d], max [d])`` of concrete ``[n, d]`` data, column by column (NumPy reduces
     along axis 0 ~10x slower), and the finiteness check on the way: the extremes are
-    finite exactly when every value is (a NaN or an inf shows in one of them)."""
+    finite exactly when every value is (a NaN or an inf shows in one of them).
+    ``original``: the data before their cast to ``a``'s dtype; a value finite there
+    but not in ``a`` overflowed the cast, and the error says so."""
     v = np.asarray(a)
     lo = np.asarray([v[:, j].min() for j in range(v.shape[1])])
     hi = np.asarray([v[:, j].max() for j in range(v.shape[1])])
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        if original is not None:
+            _check_finite(original, name)  # raises for NaN or inf in the input itself
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0])
+            raise ValueError(
+                f"{name} value {np.asarray(original)[where].item()!r} at index {where} overflows {v.dtype.name}; "
+                "use float64 (jax.config.update('jax_enable_x64', True)) or rescale the data"
+            )
         _check_finite(v, name)  # raises, naming the first bad value
     return lo, hi
 
@@ -110,7 +119,7 @@ def points(a, d: int, name: str):
 def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
     """A positive finite scalar or ``[d]`` vector, or a ``[d, d]`` symmetric positive
     definite matrix (the kernel's covariance ``H``; ``h`` means ``H = diag(h^2)``),
-    as a JAX array of ``dtype``. A vector and a matrix differ by ``ndim`` (for
+    as an array of ``dtype`` (NumPy for NumPy or Python input, else JAX). A vector and a matrix differ by ``ndim`` (for
     ``d = 1``, ``[h]`` is ``h`` and ``[[v]]`` is ``H = v``).
 
     A one-element vector is the scalar it holds (when ``d != 1``), so an isotropic
@@ -130,9 +139,11 @@ def bandwidth(h, d: int, dtype, name: str = "bandwidth"):
         v = np.asarray(h, dtype=float)
         if not np.all(np.isfinite(v)) or not np.all(v > 0):
             raise ValueError(f"{name} must be positive and finite, got {_show(v)}")
-    h = jnp.asarray(h, dtype)
+    # NumPy input stays NumPy (a jitted call takes it as any array): a JAX conversion
+    # here is a dispatch, ~0.3 ms of a 3 ms kde_grid call.
+    h = np.asarray(h, np.dtype(dtype)) if isinstance(h, np.ndarray) else jnp.asarray(h, dtype)
     if h.ndim == 1 and h.shape[0] == 1 and d != 1:
-        h = h[0]
+        h = h.reshape(())
     return h
 
 

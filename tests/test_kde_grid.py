@@ -235,6 +235,7 @@ def test_jit_with_a_static_size_and_vmap_over_bandwidths():
         (dict(kernel="parzen"), "not a known kernel"),
         (dict(weights=[1.0, -1.0, 1.0]), "weights must be non-negative"),
         (dict(bandwidth="isj"), "isj is for 1-D data"),
+        (dict(data=np.array([[0.0, 0.0], [1.0, np.nan]])), r"data must be finite, got nan at index \(1, 1\)"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(kwargs, message):
@@ -242,3 +243,12 @@ def test_bad_input_is_refused_with_a_clear_message(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         jaxshift.kde_grid(args.pop("data"), **args)
+
+
+@pytest.mark.skipif(jax.config.jax_enable_x64, reason="float64 data stay float64 with x64 on")
+def test_float64_data_past_float32_range_is_refused_naming_the_value():
+    """Without x64 the data are cast to float32 before the checks: a finite float64 value
+    that the cast makes infinite is named as an overflow, not a silent NaN density."""
+    data = np.array([[0.0], [1e300], [2.0]])
+    with pytest.raises(ValueError, match=r"data value 1e\+300 at index \(1, 0\) overflows float32"):
+        jaxshift.kde_grid(data, bandwidth=1.0)
