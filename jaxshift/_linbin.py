@@ -50,11 +50,18 @@ def linear_binning(data, weights, lo, hi, size: int):
     base = base.astype(jnp.int32)
     w = jnp.where(inside, weights, 0.0)
     strides = [size ** (d - 1 - j) for j in range(d)]
-    counts = jnp.zeros((size**d,), data.dtype)
-    for corner in itertools.product((0, 1), repeat=d):
-        index = sum((base[:, j] + c) * s for j, (c, s) in enumerate(zip(corner, strides, strict=True)))
+    # The two corners that differ in the last feature go in one complex scatter: the real
+    # part to the lower node, the imaginary part to be moved one node up after (the lower
+    # node is at most size - 2 there, so nothing crosses a row). Half the scatters, whose
+    # cost is per update: 1-D 1M points, 1.6 -> 1.2 ms.
+    last = frac[:, d - 1]
+    counts = jnp.zeros((size**d,), jnp.result_type(data.dtype, jnp.complex64))
+    for corner in itertools.product((0, 1), repeat=d - 1):
+        index = base[:, d - 1] + sum((base[:, j] + c) * s for j, (c, s) in enumerate(zip(corner, strides[:-1], strict=True)))
         share = w
         for j, c in enumerate(corner):
             share = share * (frac[:, j] if c else 1.0 - frac[:, j])
-        counts = counts + jax.ops.segment_sum(share, index, num_segments=size**d)
-    return counts.reshape((size,) * d)
+        counts = counts + jax.ops.segment_sum(lax.complex(share * (1.0 - last), share * last), index,
+                                              num_segments=size**d)
+    up = jnp.concatenate([jnp.zeros((1,), data.dtype), jnp.imag(counts)[:-1]])
+    return (jnp.real(counts) + up).reshape((size,) * d)
