@@ -279,6 +279,8 @@ def kde_grid(
         bounds = _check_bounds(bounds, data, weights, d, dtype)
     elif data_range is not None and _validate.is_concrete(bandwidth):
         _check_resolution(data_range, bandwidth, k, size, oversample, dtype)
-    data = jnp.asarray(values, dtype)
+    # Our own cast goes to the device as it is (jnp.asarray would copy it once more: 0.3 ms
+    # of a 3 ms call on 1M points); the caller's own array is copied.
+    data = jax.device_put(values) if values is not data else jnp.asarray(values, dtype)
     weights = None if weights is None else jnp.asarray(weights, dtype)
     return _kde_grid(data, bandwidth, weights, bounds, kernel=k, size=size, oversample=oversample)
