@@ -261,7 +261,10 @@ def kde_grid(
     dtype = _validate.float_dtype(data)
     # NumPy's cast, then one transfer (faster than the device's cast), and one pass over
     # the cast values for the finiteness check and the default grid's range.
-    values = data.astype(dtype) if isinstance(data, np.ndarray) and data.dtype != dtype else data
+    values = data
+    if isinstance(data, np.ndarray) and data.dtype != dtype:
+        with np.errstate(over="ignore"):  # an overflow is reported by column_range, naming the value
+            values = data.astype(dtype)
     if _validate.is_concrete(data):
         data_range = _validate.column_range(values, original=data if values is not data else None)
     else:

@@ -526,8 +526,8 @@ def grid_modes(
     boundary cells cut linearly. Measured against scikit-learn's exact ``MeanShift``
     (``n_jobs=-1``) with the same seeds, merge and labels (``MeanShift(algorithm="grid")``),
     by the adjusted Rand index (ARI) of the labels, in one run of ``benchmarks/run.py
-    --only grid``: 0.984 on the 640x427 ``china.jpg`` by colour with bin seeding (5
-    clusters, as scikit-learn; 99.1% of the pixels labelled alike) and 1.000 on 50,000
+    --only grid``: 0.982 on the 640x427 ``china.jpg`` by colour with bin seeding (5
+    clusters, as scikit-learn; 99.05% of the pixels labelled alike) and 1.000 on 50,000
     points in three 3-D gaussian blobs, every point a seed. MeanShift++ alone
     (``refine=0``) stops early on plateaus and ridges and finds extra modes there: on
     the photo 12 clusters and ARI 0.46. ``tests/test_grid.py`` checks ARI >= 0.95
