@@ -79,3 +79,28 @@ def numpy_grid_climb(seeds, data, w, h, max_iter=300):
                 converged[i] = True
                 break
     return x, n_iter, converged
+
+
+def draw_data(draw, st, rng, n, d, groups):
+    """``(data [n, d], scale)`` drawn by hypothesis: coordinates of scale 1e-6, 1 or 1e6
+    (at scale 1, offset by 0 or 1e6), rows random, all equal, or repeated (``groups``
+    distinct rows)."""
+    scale = draw(st.sampled_from([1e-6, 1.0, 1e6]))
+    offset = draw(st.sampled_from([0.0, 1e6])) if scale == 1.0 else 0.0
+    structure = draw(st.sampled_from(["random", "constant", "duplicates"]))
+    base = rng.normal(size=(n, d))
+    if structure == "constant":
+        base = np.repeat(base[:1], n, axis=0)
+    elif structure == "duplicates":
+        base = base[rng.integers(0, groups, n)]
+    return base * scale + offset, scale
+
+
+def as_input(a, kind):
+    """The user's array in the drawn form (numpy, list, int or bool), and the float64
+    values the library must see."""
+    if kind == "int":
+        a = np.round(a).astype(np.int64)
+    elif kind == "bool":
+        a = a > np.median(a)
+    return (a.tolist() if kind == "list" else a), np.asarray(a, np.float64)

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from references import draw_weights
+from references import as_input, draw_data, draw_weights
 from scipy.special import logsumexp
 
 import jaxshift
@@ -199,15 +199,7 @@ def cases(draw, configs=CONFIGS):
     float64 as the user would hand them over (``kind``: numpy, list, int or bool input)."""
     n, d, kernel, per_feature = draw(st.sampled_from(configs))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    scale = draw(st.sampled_from([1e-6, 1.0, 1e6]))
-    offset = draw(st.sampled_from([0.0, 1e6])) if scale == 1.0 else 0.0
-    structure = draw(st.sampled_from(["random", "constant", "duplicates"]))
-    base = rng.normal(size=(n, d))
-    if structure == "constant":
-        base = np.repeat(base[:1], n, axis=0)
-    elif structure == "duplicates":
-        base = base[rng.integers(0, max(1, (n + 1) // 2), n)]
-    data = base * scale + offset
+    data, scale = draw_data(draw, st, rng, n, d, groups=max(1, (n + 1) // 2))
     far = data[0] + 1e4 * scale
     between = data[-1] + 0.3 * scale * rng.normal(size=d)
     q = np.stack([data[0], data[-1] + 0.05 * scale, far, between])
@@ -216,16 +208,6 @@ def cases(draw, configs=CONFIGS):
     w = draw_weights(draw, st, rng, n)
     kind = draw(st.sampled_from(["numpy", "numpy", "list", "int", "bool"]))
     return q, data, h, w, kind, kernel
-
-
-def as_input(a, kind):
-    """The user's array in the drawn form, and the float64 values the library must see."""
-    if kind == "int":
-        a = np.round(a).astype(np.int64)
-    elif kind == "bool":
-        a = a > np.median(a)
-    values = np.asarray(a, np.float64)
-    return (a.tolist() if kind == "list" else a), values
 
 
 def np_log_kde(x, data, h, kernel, w):

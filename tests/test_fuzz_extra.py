@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from references import draw_weights, numpy_grid_climb, numpy_refinement
+from references import as_input, draw_data, draw_weights, numpy_grid_climb, numpy_refinement
 from scipy.special import erf, logsumexp, ndtr
 
 import jaxshift
@@ -307,28 +307,11 @@ class Case(NamedTuple):
 def cases(draw, d, per_feature=False, kinds=("numpy", "numpy", "list", "int", "bool")):
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
-    scale = draw(st.sampled_from([1e-6, 1.0, 1e6]))
-    offset = draw(st.sampled_from([0.0, 1e6])) if scale == 1.0 else 0.0
-    structure = draw(st.sampled_from(["random", "constant", "duplicates"]))
-    base = rng.normal(size=(N, d))
-    if structure == "constant":
-        base = np.repeat(base[:1], N, axis=0)
-    elif structure == "duplicates":
-        base = base[rng.integers(0, N // 3, N)]
-    data = base * scale + offset
+    data, scale = draw_data(draw, st, rng, N, d, groups=N // 3)
     h_rel = draw(st.sampled_from([1e-3, 1.0, 1e3]))
     h = h_rel * scale * (rng.uniform(0.5, 2.0, size=d) if per_feature else rng.uniform(0.5, 2.0))
     w = draw_weights(draw, st, rng, N)
     return Case(data, h, w, draw(st.sampled_from(kinds)), seed, scale)
-
-
-def as_input(a, kind):
-    """The user's array in the drawn form, and the float64 values the library must see."""
-    if kind == "int":
-        a = np.round(a).astype(np.int64)
-    elif kind == "bool":
-        a = a > np.median(a)
-    return (a.tolist() if kind == "list" else a), np.asarray(a, np.float64)
 
 
 def ones_if_none(w, n=N):
