@@ -294,8 +294,8 @@ def _run(step, state, max_iter, tol, extrapolate=False, window=None, scale=1.0):
     slots = queue[:window]
     live = jnp.arange(window) < waiting
 
-    def gather(idx):
-        return {key: v[idx] for key, v in state.items()}
+    def gather(st, idx):
+        return {key: v[idx] for key, v in st.items()}
 
     def body(carry):
         st, slots, live, sub, taken = carry
@@ -308,12 +308,12 @@ def _run(step, state, max_iter, tol, extrapolate=False, window=None, scale=1.0):
         nxt = taken + jnp.cumsum(finished, dtype=jnp.int32) - 1
         refill = finished & (nxt < waiting)
         slots = jnp.where(refill, queue[jnp.minimum(nxt, m - 1)], slots)
-        fresh = {key: v[slots] for key, v in st.items()}
+        fresh = gather(st, slots)
         sub = {key: jnp.where(refill.reshape((-1,) + (1,) * (v.ndim - 1)), fresh[key], v) for key, v in sub.items()}
         live = jnp.where(finished, refill, live)
         return st, slots, live, sub, taken + jnp.sum(finished, dtype=jnp.int32)
 
-    carry = (state, slots, live, gather(slots), jnp.minimum(waiting, window))
+    carry = (state, slots, live, gather(state, slots), jnp.minimum(waiting, window))
     state = lax.while_loop(lambda c: jnp.any(c[2]), body, carry)[0]
     del state["plain"]
     return state
