@@ -80,6 +80,7 @@ def pytest_runtest_teardown(item, nextitem):
 # (examples, notebooks, the benchmark's quick run): a program one of them compiled,
 # another loads instead of compiling it again. Nothing is kept between runs.
 _CACHE_ENV = "JAXSHIFT_TEST_XLA_CACHE"
+_CACHE_MIN_COMPILE_SECS = 0.2  # programs compiled faster are not worth a write
 
 
 def pytest_configure(config):
@@ -88,9 +89,9 @@ def pytest_configure(config):
         config._jaxshift_own_cache = os.environ[_CACHE_ENV]
     folder = os.environ[_CACHE_ENV]
     os.environ["JAX_COMPILATION_CACHE_DIR"] = folder  # for the processes the tests start
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(_CACHE_MIN_COMPILE_SECS)
     jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", _CACHE_MIN_COMPILE_SECS)
 
 
 def pytest_unconfigure(config):
